@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class Config(AppConfig):
+    default = True
+    name = "marketplace.providers"
+    label = "providers"
