@@ -719,13 +719,3 @@ def fee_schedule_change(*, actor: User, offer: Offer, fee: FeeInput) -> FeeSched
         after=snapshot(schedule),
     )
     return schedule
-
-
-def review_overdue(today: date | None = None) -> list[int]:
-    """Firms whose formal check is past due (for the operator's queue and reminders)."""
-    today = today or timezone.localdate()
-    return list(
-        Intermediary.objects.filter(status=S.LISTED_UNDER_REVIEW, review_due__lt=today).values_list("pk", flat=True)
-    )
-
-

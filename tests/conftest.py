@@ -1,0 +1,111 @@
+"""Fast settings and persona fixtures shared by the whole suite.
+
+Personas: an intermediary (member of a listed firm), an owner, a department officer, a
+regulator and an operator (both with a verified TOTP device when logged in through
+``login_as``), and the anonymous visitor (the plain ``client``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import pytest
+from django.conf import settings
+
+from marketplace.accounts.models import Role
+from marketplace.core import workdays
+
+from .factories import IntermediaryFactory, MembershipFactory, OrganisationFactory
+
+_MEDIA = tempfile.mkdtemp(prefix="zjcs-media-")
+
+
+def pytest_configure(config):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    settings.MEDIA_ROOT = _MEDIA
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(_MEDIA, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    from django.core.cache import cache
+
+    cache.clear()
+    workdays._year_exceptions.cache_clear()
+    yield
+    workdays._year_exceptions.cache_clear()
+
+
+def is_postgres() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+
+
+requires_postgres = pytest.mark.skipif(
+    not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")),
+    reason="needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)",
+)
+
+
+class Personas:
+    """One user per role, each acting for its own organisation."""
+
+    def __init__(self):
+        self.firm = IntermediaryFactory()
+        self.intermediary = MembershipFactory(organisation=self.firm.organisation).user
+        self.other_firm = IntermediaryFactory()
+        self.other_intermediary = MembershipFactory(organisation=self.other_firm.organisation).user
+        self.owner = MembershipFactory(organisation=OrganisationFactory(kind=Role.OWNER)).user
+        self.department = MembershipFactory(organisation=OrganisationFactory(kind=Role.DEPARTMENT, uscc=None)).user
+        self.regulator = MembershipFactory(organisation=OrganisationFactory(kind=Role.REGULATOR, uscc=None)).user
+        self.operator = MembershipFactory(organisation=OrganisationFactory(kind=Role.OPERATOR, uscc=None)).user
+
+    def all(self) -> dict[str, object]:
+        return {
+            "anonymous": None,
+            "intermediary": self.intermediary,
+            "other_intermediary": self.other_intermediary,
+            "owner": self.owner,
+            "department": self.department,
+            "regulator": self.regulator,
+            "operator": self.operator,
+        }
+
+
+@pytest.fixture
+def personas(db) -> Personas:
+    return Personas()
+
+
+def login_as(client, user) -> None:
+    """Log a user in; staff roles also pass two-factor authentication (a verified TOTP device)."""
+    if user is None:
+        client.logout()
+        return
+    client.force_login(user)
+    from marketplace.accounts.selectors import user_requires_2fa
+
+    if user_requires_2fa(user):
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+        from django_otp import DEVICE_ID_SESSION_KEY
+
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
+@pytest.fixture
+def login():
+    return login_as
