@@ -183,3 +183,29 @@ def review_overdue_count() -> int:
     return Intermediary.objects.filter(
         status=Intermediary.Status.LISTED_UNDER_REVIEW, review_due__lt=timezone.localdate()
     ).count()
+
+
+DOCUMENT_FIELDS = {
+    "qualification": ("certificate",),
+    "practitioner": ("certificate", "social_insurance_proof"),
+}
+
+
+def get_document_for(user: User, kind: str, pk: int, field: str):
+    """An uploaded certificate or proof: only the firm's own members, operators and regulators."""
+    from .models import Practitioner, Qualification
+
+    if field not in DOCUMENT_FIELDS.get(kind, ()):
+        raise Http404
+    model = {"qualification": Qualification, "practitioner": Practitioner}[kind]
+    try:
+        row = model.objects.select_related("intermediary").get(pk=pk)
+    except model.DoesNotExist:
+        raise Http404 from None
+    is_staff = bool(_roles(user) & set(STAFF_READERS))
+    if not is_staff and row.intermediary.organisation_id not in _member_org_ids(user):
+        raise Http404
+    file = getattr(row, field)
+    if not file:
+        raise Http404
+    return file

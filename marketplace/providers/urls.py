@@ -18,6 +18,7 @@ urlpatterns = [
     path("workspace/offers/new/", views.offer_create, name="offer-create"),
     path("workspace/offers/<int:pk>/", views.offer_edit, name="offer-edit"),
     path("workspace/offers/<int:pk>/fee/", views.fee_change, name="fee-change"),
+    path("documents/<slug:kind>/<int:pk>/<slug:field>/", views.document, name="document"),
     path("operator/reviews/", views.review_queue, name="review-queue"),
     path("operator/reviews/<int:pk>/", views.review_detail, name="review-detail"),
 ]

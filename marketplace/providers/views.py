@@ -353,3 +353,14 @@ def review_detail(request, pk: int):
         {"firm": firm, "form": form, "checklist": services.onboarding_checklist(firm), "today": _today()},
         status=status,
     )
+
+
+def document(request, kind: str, pk: int, field: str):
+    """Serves a certificate or proof to those allowed to read it (never from a public URL)."""
+    from django.http import FileResponse
+
+    file = selectors.get_document_for(request.user, kind, pk, field)
+    response = FileResponse(file.open("rb"), as_attachment=False, filename=file.name.rsplit("/", 1)[-1])
+    response["Cache-Control"] = "private, no-store"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
