@@ -1,11 +1,10 @@
-from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
+
+from marketplace.core.admin import site as admin_site
 
 from . import views
 
-# The Django admin is for operators only and requires a verified second factor.
-admin.site.__class__ = OTPAdminSite
+# The admin (admin_site) is the operators' back office and requires a verified second factor.
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,5 +13,5 @@ urlpatterns = [
     path("services/", include("marketplace.catalog.urls")),
     path("", include("marketplace.providers.urls")),
     path("api/", include("config.api_urls")),
-    path("admin/", admin.site.urls),
+    path("admin/", admin_site.urls),
 ]

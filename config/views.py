@@ -3,8 +3,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import cache_page
 from django.views.decorators.vary import vary_on_cookie
 
-from marketplace.catalog.selectors import categories_with_counts
 from marketplace.catalog.models import ServiceType
+from marketplace.catalog.selectors import categories_with_counts
 from marketplace.providers.models import PUBLIC_STATUSES, Intermediary, Offer
 
 HOME_CACHE_SECONDS = 60
@@ -25,8 +25,8 @@ def home(request):
     context = {
         "stats": _stats(),
         "categories": categories_with_counts(),
-        "latest_intermediaries": Intermediary.objects.filter(status__in=PUBLIC_STATUSES).order_by("-listed_at", "-pk")[
-            :8
-        ],
+        "latest_intermediaries": Intermediary.objects.filter(status__in=PUBLIC_STATUSES).order_by(
+            "-listed_at", "-pk"
+        )[:8],
     }
     return render(request, "home.html", context)

@@ -35,9 +35,7 @@ def clean_resident_id(value: str, *, field: str = "id_number") -> str:
     try:
         return ric.validate(value)
     except Exception as exc:
-        raise DomainError(
-            _("身份证号码无效：请核对18位号码、出生日期和校验位。"), field=field
-        ) from exc
+        raise DomainError(_("身份证号码无效：请核对18位号码、出生日期和校验位。"), field=field) from exc
 
 
 def id_hash(id_number: str) -> str:
@@ -70,9 +68,7 @@ def clean_upload(upload: UploadedFile | None, *, field: str, required: bool = Tr
     head = upload.read(16)
     upload.seek(0)
     if not any(head.startswith(sig) for sigs in _SIGNATURES.values() for sig in sigs):
-        raise DomainError(
-            _("文件类型不支持：只接受 PDF、PNG 或 JPG 文件。"), field=field, code="bad_type"
-        )
+        raise DomainError(_("文件类型不支持：只接受 PDF、PNG 或 JPG 文件。"), field=field, code="bad_type")
     return upload
 
 
@@ -103,8 +99,7 @@ def reject_regional_restriction(text: str, *, field: str) -> None:
     phrase = find_regional_restriction(text)
     if phrase:
         raise DomainError(
-            _("不得设置地域限制：“%(phrase)s”。合格中介机构不受地域限制，平等进入。")
-            % {"phrase": phrase},
+            _("不得设置地域限制：“%(phrase)s”。合格中介机构不受地域限制，平等进入。") % {"phrase": phrase},
             field=field,
             code="regional",
         )

@@ -75,7 +75,6 @@ def working_days_between(start: date, end: date) -> int:
 def seed_from_package(years: range | None = None) -> int:
     """Copy chinese-calendar's data into the table for the years it covers. Idempotent."""
     import chinese_calendar
-
     from django.db import transaction
 
     created = 0
@@ -96,9 +95,7 @@ def seed_from_package(years: range | None = None) -> int:
                 for d in workdays
                 if d.weekday() >= 5
             ]
-            existing = set(
-                CalendarDay.objects.filter(date__year=year).values_list("date", flat=True)
-            )
+            existing = set(CalendarDay.objects.filter(date__year=year).values_list("date", flat=True))
             new = [r for r in rows if r.date not in existing]
             CalendarDay.objects.bulk_create(new)
             created += len(new)
