@@ -67,9 +67,15 @@ class Personas:
         self.other_firm = IntermediaryFactory()
         self.other_intermediary = MembershipFactory(organisation=self.other_firm.organisation).user
         self.owner = MembershipFactory(organisation=OrganisationFactory(kind=Role.OWNER)).user
-        self.department = MembershipFactory(organisation=OrganisationFactory(kind=Role.DEPARTMENT, uscc=None)).user
-        self.regulator = MembershipFactory(organisation=OrganisationFactory(kind=Role.REGULATOR, uscc=None)).user
-        self.operator = MembershipFactory(organisation=OrganisationFactory(kind=Role.OPERATOR, uscc=None)).user
+        self.department = MembershipFactory(
+            organisation=OrganisationFactory(kind=Role.DEPARTMENT, uscc=None)
+        ).user
+        self.regulator = MembershipFactory(
+            organisation=OrganisationFactory(kind=Role.REGULATOR, uscc=None)
+        ).user
+        self.operator = MembershipFactory(
+            organisation=OrganisationFactory(kind=Role.OPERATOR, uscc=None)
+        ).user
 
     def all(self) -> dict[str, object]:
         return {
@@ -97,8 +103,8 @@ def login_as(client, user) -> None:
     from marketplace.accounts.selectors import user_requires_2fa
 
     if user_requires_2fa(user):
-        from django_otp.plugins.otp_totp.models import TOTPDevice
         from django_otp import DEVICE_ID_SESSION_KEY
+        from django_otp.plugins.otp_totp.models import TOTPDevice
 
         device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
         session = client.session

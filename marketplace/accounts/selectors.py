@@ -8,9 +8,7 @@ from .models import STAFF_ROLES, Membership, Role, User
 
 
 def memberships_for(user: User) -> QuerySet[Membership]:
-    return Membership.objects.filter(user=user, organisation__is_active=True).select_related(
-        "organisation"
-    )
+    return Membership.objects.filter(user=user, organisation__is_active=True).select_related("organisation")
 
 
 def user_requires_2fa(user: User) -> bool:

@@ -19,7 +19,8 @@ urlpatterns = [
         "password/change/",
         auth_views.PasswordChangeView.as_view(
             template_name="accounts/password_change.html",
-            form_class=StyledPasswordChangeForm, success_url=reverse_lazy("accounts:password-change-done")
+            form_class=StyledPasswordChangeForm,
+            success_url=reverse_lazy("accounts:password-change-done"),
         ),
         name="password-change",
     ),

@@ -60,8 +60,9 @@ def signup(request):
 
 @login_required
 def dashboard(request):
-    from marketplace.core.workdays import year_is_known
     from django.utils import timezone
+
+    from marketplace.core.workdays import year_is_known
 
     membership = request.membership
     context = {
@@ -122,7 +123,12 @@ def twofactor_setup(request):
     return render(
         request,
         "accounts/2fa_setup.html",
-        {"form": form, "qr": _qr_data_uri(device.config_url), "secret": secret, "required": user_requires_2fa(request.user)},
+        {
+            "form": form,
+            "qr": _qr_data_uri(device.config_url),
+            "secret": secret,
+            "required": user_requires_2fa(request.user),
+        },
     )
 
 

@@ -22,9 +22,7 @@ class QualificationType(BilingualNameMixin):
 class QualificationLevel(BilingualNameMixin):
     """资质等级. ``rank`` 1 is the highest grade (甲级); larger numbers are lower grades."""
 
-    qualification_type = models.ForeignKey(
-        QualificationType, on_delete=models.CASCADE, related_name="levels"
-    )
+    qualification_type = models.ForeignKey(QualificationType, on_delete=models.CASCADE, related_name="levels")
     code = models.SlugField(max_length=40)
     rank = models.PositiveSmallIntegerField()
 
@@ -89,7 +87,9 @@ class ServiceType(BilingualNameMixin):
 class ServiceTypeQualification(models.Model):
     """A qualification type a service may require, and the highest level a project may ask for."""
 
-    service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="allowed_qualifications")
+    service_type = models.ForeignKey(
+        ServiceType, on_delete=models.CASCADE, related_name="allowed_qualifications"
+    )
     qualification_type = models.ForeignKey(QualificationType, on_delete=models.PROTECT, related_name="+")
     standard_level = models.ForeignKey(
         QualificationLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -115,16 +115,24 @@ class PriceBand(models.Model):
 
     service_type = models.ForeignKey(ServiceType, on_delete=models.CASCADE, related_name="price_bands")
     scale_from = models.DecimalField(_("规模下限（万元）"), max_digits=14, decimal_places=2)
-    scale_to = models.DecimalField(_("规模上限（万元）"), max_digits=14, decimal_places=2, null=True, blank=True)
-    fee_min = models.DecimalField(_("收费下限（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
-    fee_max = models.DecimalField(_("收费上限（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    scale_to = models.DecimalField(
+        _("规模上限（万元）"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    fee_min = models.DecimalField(
+        _("收费下限（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
+    fee_max = models.DecimalField(
+        _("收费上限（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
     basis = models.CharField(_("文件依据"), max_length=200, blank=True)
 
     class Meta:
         ordering = ["service_type", "scale_from"]
         constraints = [
             models.CheckConstraint(condition=models.Q(fee_min__gte=0), name="band_fee_min_nonneg"),
-            models.CheckConstraint(condition=models.Q(fee_max__gte=models.F("fee_min")), name="band_fee_order"),
+            models.CheckConstraint(
+                condition=models.Q(fee_max__gte=models.F("fee_min")), name="band_fee_order"
+            ),
         ]
         verbose_name = _("政府收费区间")
         verbose_name_plural = _("政府收费区间")

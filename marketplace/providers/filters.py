@@ -13,9 +13,14 @@ MAX_QUERY_LENGTH = 100
 
 
 class DirectoryFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", label=_("名称或统一社会信用代码"), max_length=MAX_QUERY_LENGTH)
+    q = django_filters.CharFilter(
+        method="filter_q", label=_("名称或统一社会信用代码"), max_length=MAX_QUERY_LENGTH
+    )
     category = django_filters.ModelChoiceFilter(
-        queryset=ServiceCategory.objects.all(), to_field_name="code", method="filter_category", label=_("服务类别")
+        queryset=ServiceCategory.objects.all(),
+        to_field_name="code",
+        method="filter_category",
+        label=_("服务类别"),
     )
     service_type = django_filters.ModelChoiceFilter(
         queryset=ServiceType.objects.filter(is_active=True),
@@ -34,8 +39,12 @@ class DirectoryFilter(django_filters.FilterSet):
         method="filter_level",
         label=_("资质等级（不低于）"),
     )
-    price_min = django_filters.NumberFilter(method="filter_price_min", label=_("收费不低于（元）"), min_value=0)
-    price_max = django_filters.NumberFilter(method="filter_price_max", label=_("收费不高于（元）"), min_value=0)
+    price_min = django_filters.NumberFilter(
+        method="filter_price_min", label=_("收费不低于（元）"), min_value=0
+    )
+    price_max = django_filters.NumberFilter(
+        method="filter_price_max", label=_("收费不高于（元）"), min_value=0
+    )
     min_rating = django_filters.NumberFilter(
         field_name="rating_score", lookup_expr="gte", label=_("评价不低于"), min_value=0, max_value=5
     )
@@ -66,7 +75,9 @@ class DirectoryFilter(django_filters.FilterSet):
         return queryset.filter(Exists(self._offers().filter(service_type=value)))
 
     def _valid_qualifications(self):
-        return Qualification.objects.filter(intermediary=OuterRef("pk"), valid_until__gte=timezone.localdate())
+        return Qualification.objects.filter(
+            intermediary=OuterRef("pk"), valid_until__gte=timezone.localdate()
+        )
 
     def filter_qualification(self, queryset, name, value):
         return queryset.filter(Exists(self._valid_qualifications().filter(qualification_type=value)))

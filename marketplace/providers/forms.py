@@ -41,7 +41,9 @@ class ProfileForm(Form):
     phone = forms.CharField(label=_("联系电话"), max_length=40)
     email = forms.EmailField(label=_("电子邮箱"), required=False)
     website = forms.URLField(label=_("网站"), required=False, assume_scheme="https")
-    description = forms.CharField(label=_("机构简介"), widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    description = forms.CharField(
+        label=_("机构简介"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+    )
 
 
 class QualificationForm(Form):
@@ -55,7 +57,9 @@ class QualificationForm(Form):
     authority = forms.CharField(label=_("发证机关"), max_length=200)
     valid_from = forms.DateField(label=_("有效期起"), widget=DateInput)
     valid_until = forms.DateField(label=_("有效期至"), widget=DateInput)
-    certificate = forms.FileField(label=_("证书扫描件"), widget=forms.ClearableFileInput(attrs=ACCEPT_UPLOADS))
+    certificate = forms.FileField(
+        label=_("证书扫描件"), widget=forms.ClearableFileInput(attrs=ACCEPT_UPLOADS)
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -85,7 +89,9 @@ class ShareholderForm(Form):
 class TieForm(Form):
     department = forms.ModelChoiceField(label=_("部门"), queryset=Department.objects.all())
     affiliate = forms.ModelChoiceField(
-        label=_("所属或主管单位"), queryset=AffiliatedEntity.objects.select_related("department"), required=False
+        label=_("所属或主管单位"),
+        queryset=AffiliatedEntity.objects.select_related("department"),
+        required=False,
     )
     kind = forms.ChoiceField(label=_("关联类型"), choices=DeclaredTie.Kind.choices)
     person_name = forms.CharField(label=_("相关人员"), max_length=100, required=False)
@@ -106,7 +112,9 @@ class FeeFields(Form):
         decimal_places=4,
         help_text=_("固定收费填金额（元）；按单位填单价（元）；按比例填百分比。"),
     )
-    unit = forms.CharField(label=_("计费单位"), max_length=40, required=False, help_text=_("如：平方米、公里、宗"))
+    unit = forms.CharField(
+        label=_("计费单位"), max_length=40, required=False, help_text=_("如：平方米、公里、宗")
+    )
     fee_min = forms.DecimalField(label=_("最低收费（元）"), max_digits=16, decimal_places=2)
     fee_max = forms.DecimalField(label=_("最高收费（元）"), max_digits=16, decimal_places=2)
 
@@ -121,7 +129,14 @@ class OfferForm(FeeFields):
     practitioners = forms.ModelMultipleChoiceField(label=_("服务人员"), queryset=None, required=False)
     qualifications = forms.ModelMultipleChoiceField(label=_("所用资质"), queryset=None, required=False)
 
-    field_order = ["service_type", "description", "included", "service_days", "practitioners", "qualifications"]
+    field_order = [
+        "service_type",
+        "description",
+        "included",
+        "service_days",
+        "practitioners",
+        "qualifications",
+    ]
 
     def __init__(self, *args, firm=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -142,7 +157,9 @@ class OfferEditForm(Form):
     def __init__(self, *args, firm=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["practitioners"].queryset = firm.practitioners.all()
-        self.fields["qualifications"].queryset = firm.qualifications.select_related("qualification_type", "level")
+        self.fields["qualifications"].queryset = firm.qualifications.select_related(
+            "qualification_type", "level"
+        )
 
 
 class FeeChangeForm(FeeFields):

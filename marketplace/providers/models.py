@@ -85,7 +85,9 @@ class Qualification(models.Model):
 
     intermediary = models.ForeignKey(Intermediary, on_delete=models.CASCADE, related_name="qualifications")
     qualification_type = models.ForeignKey(QualificationType, on_delete=models.PROTECT, related_name="+")
-    level = models.ForeignKey(QualificationLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    level = models.ForeignKey(
+        QualificationLevel, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     number = models.CharField(_("证书编号"), max_length=80)
     authority = models.CharField(_("发证机关"), max_length=200)
     valid_from = models.DateField(_("有效期起"))
@@ -98,8 +100,12 @@ class Qualification(models.Model):
         verbose_name = _("资质")
         verbose_name_plural = _("资质")
         constraints = [
-            models.UniqueConstraint(fields=["qualification_type", "number"], name="qualification_unique_number"),
-            models.CheckConstraint(condition=models.Q(valid_until__gte=models.F("valid_from")), name="qualification_dates"),
+            models.UniqueConstraint(
+                fields=["qualification_type", "number"], name="qualification_unique_number"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_until__gte=models.F("valid_from")), name="qualification_dates"
+            ),
         ]
         indexes = [models.Index(fields=["qualification_type", "level", "valid_until"])]
 
@@ -152,7 +158,9 @@ class Shareholder(models.Model):
         verbose_name = _("股东")
         verbose_name_plural = _("股东")
         constraints = [
-            models.CheckConstraint(condition=models.Q(share__gt=0, share__lte=100), name="shareholder_share_range"),
+            models.CheckConstraint(
+                condition=models.Q(share__gt=0, share__lte=100), name="shareholder_share_range"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,7 +179,9 @@ class DeclaredTie(models.Model):
 
     intermediary = models.ForeignKey(Intermediary, on_delete=models.CASCADE, related_name="declared_ties")
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="declared_ties")
-    affiliate = models.ForeignKey(AffiliatedEntity, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    affiliate = models.ForeignKey(
+        AffiliatedEntity, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     kind = models.CharField(_("关联类型"), max_length=20, choices=Kind.choices)
     person_name = models.CharField(_("相关人员"), max_length=100, blank=True)
     ended_on = models.DateField(_("关系终止日期"), null=True, blank=True)
@@ -230,11 +240,17 @@ class FeeSchedule(models.Model):
     basis = models.CharField(_("计费方式"), max_length=10, choices=Basis.choices)
     rate = models.DecimalField(_("费率/单价"), max_digits=MONEY_MAX_DIGITS, decimal_places=4)
     unit = models.CharField(_("计费单位"), max_length=40, blank=True)
-    fee_min = models.DecimalField(_("最低收费（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
-    fee_max = models.DecimalField(_("最高收费（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES)
+    fee_min = models.DecimalField(
+        _("最低收费（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
+    fee_max = models.DecimalField(
+        _("最高收费（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
     note = models.CharField(_("变更说明"), max_length=200, blank=True)
     effective_from = models.DateTimeField(_("生效时间"))
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         ordering = ["offer", "-version"]

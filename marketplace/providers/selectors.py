@@ -168,7 +168,11 @@ def fee_index() -> QuerySet[ServiceType]:
 
 
 def review_queue(status: str | None = None) -> QuerySet[Intermediary]:
-    statuses = [status] if status else [Intermediary.Status.LISTED_UNDER_REVIEW, Intermediary.Status.CHANGES_REQUESTED]
+    statuses = (
+        [status]
+        if status
+        else [Intermediary.Status.LISTED_UNDER_REVIEW, Intermediary.Status.CHANGES_REQUESTED]
+    )
     return (
         Intermediary.objects.filter(status__in=statuses)
         .annotate(

@@ -74,9 +74,12 @@ def _is_operator(actor: User) -> bool:
 
 def require_intermediary_member(actor: User, intermediary: Intermediary) -> None:
     """Only people acting for the firm itself may change it."""
-    if not actor.is_authenticated or not Membership.objects.filter(
-        user=actor, organisation_id=intermediary.organisation_id, role=Role.INTERMEDIARY
-    ).exists():
+    if (
+        not actor.is_authenticated
+        or not Membership.objects.filter(
+            user=actor, organisation_id=intermediary.organisation_id, role=Role.INTERMEDIARY
+        ).exists()
+    ):
         raise NotAllowed(_("您不是该中介机构的成员，无权修改其信息。"))
 
 
@@ -180,7 +183,11 @@ def intermediary_update_profile(
     firm.is_sole_proprietor = is_sole_proprietor
     firm.save()
     audit_record(
-        actor=actor, action="intermediary.update", obj=firm, before=before, after=snapshot(firm, PROFILE_FIELDS)
+        actor=actor,
+        action="intermediary.update",
+        obj=firm,
+        before=before,
+        after=snapshot(firm, PROFILE_FIELDS),
     )
     return firm
 
@@ -245,7 +252,11 @@ def qualification_remove(*, actor: User, qualification: Qualification) -> None:
     pk = qualification.pk
     qualification.delete()
     audit_record(
-        actor=actor, action="qualification.remove", object_type="providers.qualification", object_id=pk, before=before
+        actor=actor,
+        action="qualification.remove",
+        object_type="providers.qualification",
+        object_id=pk,
+        before=before,
     )
 
 
@@ -426,7 +437,9 @@ def onboarding_checklist(intermediary: Intermediary) -> OnboardingChecklist:
 
 
 @transaction.atomic
-def commitment_sign(*, actor: User, intermediary: Intermediary, signer_name: str, accept: bool) -> Intermediary:
+def commitment_sign(
+    *, actor: User, intermediary: Intermediary, signer_name: str, accept: bool
+) -> Intermediary:
     """The legal representative signs the integrity commitment (承诺书); the firm is listed at
     once, under review (告知承诺制), with the formal check due within the configured working days."""
     from django.conf import settings
@@ -487,7 +500,9 @@ REVIEW_TRANSITIONS: dict[tuple[str, str], str] = {
 
 
 @transaction.atomic
-def intermediary_review(*, actor: User, intermediary: Intermediary, decision: str, note: str = "") -> Intermediary:
+def intermediary_review(
+    *, actor: User, intermediary: Intermediary, decision: str, note: str = ""
+) -> Intermediary:
     _require_operator(actor)
     firm = _lock(intermediary)
     if decision not in ReviewDecision.ALL:

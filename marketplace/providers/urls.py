@@ -13,7 +13,9 @@ urlpatterns = [
     path("offers/<int:pk>/fees/", views.fee_history, name="fee-history"),
     path("workspace/onboarding/", views.onboarding, name="onboarding"),
     path("workspace/onboarding/<slug:section>/", views.onboarding_section, name="onboarding-section"),
-    path("workspace/qualifications/<int:pk>/remove/", views.qualification_remove, name="qualification-remove"),
+    path(
+        "workspace/qualifications/<int:pk>/remove/", views.qualification_remove, name="qualification-remove"
+    ),
     path("workspace/offers/", views.my_offers, name="my-offers"),
     path("workspace/offers/new/", views.offer_create, name="offer-create"),
     path("workspace/offers/<int:pk>/", views.offer_edit, name="offer-edit"),

@@ -69,7 +69,9 @@ def fee_index(request):
 
 
 def fee_disclosure(request, code: str):
-    service_type = get_object_or_404(ServiceType.objects.select_related("category"), code=code, is_active=True)
+    service_type = get_object_or_404(
+        ServiceType.objects.select_related("category"), code=code, is_active=True
+    )
     offers, bands = selectors.fee_disclosure(service_type)
     return render(
         request,
@@ -147,7 +149,9 @@ def onboarding(request, forms_override=None):
             + ("phone", "email", "website", "description")
         },
     )
-    forms["commitment"] = CommitmentForm(prefix="commitment", initial={"signer_name": firm.legal_representative})
+    forms["commitment"] = CommitmentForm(
+        prefix="commitment", initial={"signer_name": firm.legal_representative}
+    )
     forms.update(forms_override or {})
     context = {
         "firm": firm,
@@ -261,7 +265,9 @@ def offer_edit(request, pk: int):
     form = OfferEditForm(request.POST or None, firm=firm, initial=initial, prefix="offer")
     fee_initial = {}
     if offer.current_fee:
-        fee_initial = {k: getattr(offer.current_fee, k) for k in ("basis", "rate", "unit", "fee_min", "fee_max")}
+        fee_initial = {
+            k: getattr(offer.current_fee, k) for k in ("basis", "rate", "unit", "fee_min", "fee_max")
+        }
     fee_form = FeeChangeForm(initial=fee_initial, prefix="fee")
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -290,7 +296,11 @@ def fee_change(request, pk: int):
     offer = selectors.get_offer_for(request.user, pk, write=True)
     fee_form = FeeChangeForm(request.POST, prefix="fee")
     if fee_form.is_valid() and call_service(
-        fee_form, services.fee_schedule_change, actor=request.user, offer=offer, fee=_fee_input(fee_form.cleaned_data)
+        fee_form,
+        services.fee_schedule_change,
+        actor=request.user,
+        offer=offer,
+        fee=_fee_input(fee_form.cleaned_data),
     ):
         messages.success(request, _("已发布新的收费标准，原标准保留在历史记录中。"))
         return redirect("providers:offer-edit", pk=offer.pk)

@@ -9,7 +9,9 @@ from marketplace.core.models import AuditEvent
 def _record(n: int) -> None:
     for i in range(n):
         with transaction.atomic():
-            audit_record(actor=None, action="test.event", object_type="test.thing", object_id=i, after={"i": i})
+            audit_record(
+                actor=None, action="test.event", object_type="test.thing", object_id=i, after={"i": i}
+            )
 
 
 @pytest.mark.django_db

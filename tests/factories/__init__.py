@@ -212,9 +212,7 @@ class OfferFactory(factory.django.DjangoModelFactory):
             return
         values = {"basis": FeeSchedule.Basis.FIXED, "rate": Decimal("20000"), "fee_min": Decimal("15000.00")}
         values.update({"fee_max": Decimal("30000.00"), **(extracted or {})})
-        schedule = FeeSchedule.objects.create(
-            offer=self, version=1, effective_from=timezone.now(), **values
-        )
+        schedule = FeeSchedule.objects.create(offer=self, version=1, effective_from=timezone.now(), **values)
         self.current_fee = schedule
         self.save(update_fields=["current_fee"])
 
