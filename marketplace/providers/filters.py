@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from marketplace.catalog.models import QualificationLevel, QualificationType, ServiceCategory, ServiceType
+from marketplace.core.forms import Form
 
 from .models import Intermediary, Offer, Qualification
 
@@ -58,6 +59,7 @@ class DirectoryFilter(django_filters.FilterSet):
     class Meta:
         model = Intermediary
         fields: list[str] = []
+        form = Form
 
     def filter_q(self, queryset, name, value):
         value = value.strip()
