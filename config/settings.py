@@ -31,6 +31,10 @@ if PRODUCTION and (not SECRET_KEY or SECRET_KEY == _DEV_SECRET):
 ID_HASH_KEY = env.str("ID_HASH_KEY", default="" if PRODUCTION else "dev-id-hash-key")
 if PRODUCTION and not ID_HASH_KEY:
     raise environ.ImproperlyConfigured("ID_HASH_KEY must be set in production")
+# Master key that wraps each project's sealed-quote key. Losing it loses unopened quotes.
+QUOTE_MASTER_KEY = env.str("QUOTE_MASTER_KEY", default="" if PRODUCTION else "dev-quote-master-key")
+if PRODUCTION and not QUOTE_MASTER_KEY:
+    raise environ.ImproperlyConfigured("QUOTE_MASTER_KEY must be set in production")
 
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[] if PRODUCTION else ["*"])
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
@@ -158,7 +162,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default="CELERY_
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Moves projects on time: closes registration, runs due selections, ends publicity and
+    # escalates overdue contracts, deliveries and acceptances. Idempotent; safe to run late.
+    "procurement-tick": {"task": "marketplace.procurement.tasks.tick", "schedule": 60.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -187,6 +195,18 @@ SPECTACULAR_SETTINGS = {
 # Market rules held as settings (per-funding-source thresholds etc. come with procurement).
 REGISTRATION_MIN_WORKING_DAYS = _positive_int("REGISTRATION_MIN_WORKING_DAYS", 5)
 ONBOARDING_FORMAL_CHECK_WORKING_DAYS = _positive_int("ONBOARDING_FORMAL_CHECK_WORKING_DAYS", 2)
+# Direct selection (直接选取) only below these ceilings (yuan), per funding source.
+DIRECT_SELECTION_THRESHOLDS = {
+    "fiscal": env.int("DIRECT_SELECTION_THRESHOLD_FISCAL", default=50_000),
+    "private": env.int("DIRECT_SELECTION_THRESHOLD_PRIVATE", default=200_000),
+}
+RESULT_PUBLICITY_WORKING_DAYS = _positive_int("RESULT_PUBLICITY_WORKING_DAYS", 3)
+CONTRACT_WORKING_DAYS = _positive_int("CONTRACT_WORKING_DAYS", 5)
+ACCEPTANCE_WORKING_DAYS = _positive_int("ACCEPTANCE_WORKING_DAYS", 10)
+# Credit preference: the long list of best-rated applicants and the short list drawn from it.
+CREDIT_LONG_LIST = _positive_int("CREDIT_LONG_LIST", 7)
+CREDIT_SHORT_LIST = _positive_int("CREDIT_SHORT_LIST", 3)
+PROJECT_NUMBER_PREFIX = env.str("PROJECT_NUMBER_PREFIX", default="ZZZJ")
 
 LOGGING = {
     "version": 1,

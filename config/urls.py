@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/", include("marketplace.accounts.urls")),
     path("services/", include("marketplace.catalog.urls")),
     path("", include("marketplace.providers.urls")),
+    path("", include("marketplace.procurement.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin_site.urls),
 ]

@@ -199,6 +199,7 @@ class PractitionerFactory(factory.django.DjangoModelFactory):
 class OfferFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Offer
+        skip_postgeneration_save = True
 
     intermediary = factory.SubFactory(IntermediaryFactory)
     service_type = factory.SubFactory(ServiceTypeFactory)
