@@ -100,9 +100,15 @@ def login_as(client, user) -> None:
         client.logout()
         return
     client.force_login(user)
+    from marketplace.accounts.middleware import NO_DEVICE_SESSION_KEY
     from marketplace.accounts.selectors import user_requires_2fa
 
-    if user_requires_2fa(user):
+    if not user_requires_2fa(user):
+        # What the login page records for a user without a second factor (steady state).
+        session = client.session
+        session[NO_DEVICE_SESSION_KEY] = user.pk
+        session.save()
+    else:
         from django_otp import DEVICE_ID_SESSION_KEY
         from django_otp.plugins.otp_totp.models import TOTPDevice
 

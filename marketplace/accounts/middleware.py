@@ -1,9 +1,10 @@
 from django.shortcuts import redirect
-from django.utils.functional import SimpleLazyObject
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from .selectors import memberships_for, user_requires_2fa
 
 SESSION_KEY = "active_membership_id"
+NO_DEVICE_SESSION_KEY = "no_otp_device"
 
 
 def _active_membership(request):
@@ -21,13 +22,14 @@ def _active_membership(request):
 
 
 class ActiveMembershipMiddleware:
-    """``request.membership``: the organisation and role the user is acting for right now."""
+    """``request.membership``: the organisation and role the user is acting for right now, or
+    None (anonymous, or no membership)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        request.membership = SimpleLazyObject(lambda: _active_membership(request))
+        request.membership = _active_membership(request)
         return self.get_response(request)
 
 
@@ -43,15 +45,16 @@ class StaffTwoFactorMiddleware:
 
     def __call__(self, request):
         user = request.user
-        if (
-            user.is_authenticated
-            and not request.path.startswith(_2FA_EXEMPT)
-            and not user.is_verified()
-            and user_requires_2fa(user)
-        ):
-            from django_otp import devices_for_user
-
-            has_device = any(True for _ in devices_for_user(user, confirmed=True))
+        if user.is_authenticated and not request.path.startswith(_2FA_EXEMPT) and not user.is_verified():
+            # Staff must use a second factor; anyone else who set one up is asked for it too.
+            # "No device" is remembered for the session (devices are only added by the setup
+            # page, which verifies the session at once), so ordinary users pay no query.
+            if request.session.get(NO_DEVICE_SESSION_KEY) == user.pk:
+                return self.get_response(request)
+            has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+            if not has_device and not user_requires_2fa(user):
+                request.session[NO_DEVICE_SESSION_KEY] = user.pk
+                return self.get_response(request)
             target = "accounts:2fa-verify" if has_device else "accounts:2fa-setup"
             if request.path.startswith("/api/"):
                 from django.http import JsonResponse

@@ -164,6 +164,27 @@ def membership_grant(
     return membership
 
 
+def staff_invite_send(*, user: User, domain: str, use_https: bool) -> None:
+    """E-mail a new staff account the link to set its first password (the account has none).
+    Call it after the account is committed."""
+    from django.contrib.auth.tokens import default_token_generator
+    from django.core.mail import send_mail
+    from django.template.loader import render_to_string
+    from django.utils.encoding import force_bytes
+    from django.utils.http import urlsafe_base64_encode
+
+    context = {
+        "user": user,
+        "domain": domain,
+        "protocol": "https" if use_https else "http",
+        "uid": urlsafe_base64_encode(force_bytes(user.pk)),
+        "token": default_token_generator.make_token(user),
+    }
+    subject = "".join(render_to_string("accounts/password_reset_subject.txt", context).splitlines())
+    body = render_to_string("accounts/password_reset_email.txt", context)
+    send_mail(subject, body, None, [user.email])
+
+
 # --- login throttling -------------------------------------------------------------------------
 
 

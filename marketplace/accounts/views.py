@@ -5,7 +5,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordResetForm
 from django.db import transaction
 from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
@@ -21,7 +20,7 @@ from marketplace.core.views import call_service
 from . import services
 from .decorators import role_required
 from .forms import OwnerSignupForm, StaffAccountForm, ThrottledLoginForm, TokenForm
-from .middleware import SESSION_KEY
+from .middleware import NO_DEVICE_SESSION_KEY, SESSION_KEY
 from .models import Role
 from .selectors import memberships_for, user_requires_2fa
 
@@ -30,6 +29,13 @@ class LoginView(auth_views.LoginView):
     form_class = ThrottledLoginForm
     template_name = "accounts/login.html"
     redirect_authenticated_user = True
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        user = form.get_user()
+        if not user_requires_2fa(user) and not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+            self.request.session[NO_DEVICE_SESSION_KEY] = user.pk
+        return response
 
 
 def signup(request):
@@ -116,6 +122,7 @@ def twofactor_setup(request):
             device.confirmed = True
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
+            request.session.pop(NO_DEVICE_SESSION_KEY, None)
             messages.success(request, _("双因素认证已启用。"))
             return redirect("accounts:dashboard")
         form.add_error("token", _("验证码不正确或已过期。"))
@@ -142,7 +149,10 @@ def twofactor_verify(request):
         for device in devices:
             if device.verify_token(form.cleaned_data["token"]):
                 otp_login(request, device)
-                return redirect(request.GET.get("next") or "accounts:dashboard")
+                next_url = request.GET.get("next", "")
+                if not url_has_allowed_host_and_scheme(next_url, {request.get_host()}, request.is_secure()):
+                    next_url = "accounts:dashboard"
+                return redirect(next_url)
         form.add_error("token", _("验证码不正确或已过期。"))
     return render(request, "accounts/2fa_verify.html", {"form": form})
 
@@ -169,9 +179,9 @@ def staff_create(request):
 
         membership = call_service(form, create)
         if membership is not None:
-            reset = PasswordResetForm({"email": membership.user.email})
-            if reset.is_valid():
-                reset.save(request=request, use_https=request.is_secure())
+            services.staff_invite_send(
+                user=membership.user, domain=request.get_host(), use_https=request.is_secure()
+            )
             messages.success(
                 request,
                 _("账号 %(user)s 已创建，设置密码的邮件已发送至 %(email)s。")

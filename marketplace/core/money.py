@@ -9,7 +9,10 @@ MONEY_DECIMAL_PLACES = 2
 
 def money(value: Decimal | int | str) -> Decimal:
     try:
-        return Decimal(value).quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
+        amount = Decimal(value)
+        if not amount.is_finite():
+            raise ValueError(f"not a finite amount: {value!r}")
+        return amount.quantize(TWO_PLACES, rounding=ROUND_HALF_UP)
     except (InvalidOperation, TypeError, ValueError) as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
 

@@ -60,10 +60,9 @@ def clean_upload(upload: UploadedFile | None, *, field: str, required: bool = Tr
             raise DomainError(_("请上传证明文件（PDF、PNG 或 JPG）。"), field=field)
         return None
     if upload.size > settings.UPLOAD_MAX_BYTES:
-        limit_mb = settings.UPLOAD_MAX_BYTES // (1024 * 1024)
-        raise DomainError(
-            _("文件过大：不得超过 %(mb)s MB。") % {"mb": limit_mb}, field=field, code="too_large"
-        )
+        limit = settings.UPLOAD_MAX_BYTES
+        size = f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{max(limit // 1024, 1)} KB"
+        raise DomainError(_("文件过大：不得超过 %(size)s。") % {"size": size}, field=field, code="too_large")
     upload.seek(0)
     head = upload.read(16)
     upload.seek(0)

@@ -1,7 +1,7 @@
 """The directory's filters, shared by the page and the API (applied inside the selector)."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -100,15 +100,28 @@ class DirectoryFilter(django_filters.FilterSet):
             offers = offers.filter(service_type=service_type)
         return offers
 
+    def _price_range(self, queryset):
+        """One offer's fee range must overlap the whole requested range."""
+        low = self.form.cleaned_data.get("price_min")
+        high = self.form.cleaned_data.get("price_max")
+        offers = self._priced_offers()
+        if low is not None:
+            offers = offers.filter(current_fee__fee_max__gte=low)
+        if high is not None:
+            offers = offers.filter(current_fee__fee_min__lte=high)
+        return queryset.filter(Exists(offers))
+
     def filter_price_min(self, queryset, name, value):
-        return queryset.filter(Exists(self._priced_offers().filter(current_fee__fee_max__gte=value)))
+        return self._price_range(queryset)
 
     def filter_price_max(self, queryset, name, value):
-        return queryset.filter(Exists(self._priced_offers().filter(current_fee__fee_min__lte=value)))
+        if self.form.cleaned_data.get("price_min") is not None:
+            return queryset  # applied together with price_min
+        return self._price_range(queryset)
 
     def filter_sort(self, queryset, name, value):
         if value == "newest":
             return queryset.order_by("-listed_at", "pk")
         if value == "rating":
-            return queryset.order_by("-rating_score", "name")
+            return queryset.order_by(F("rating_score").desc(nulls_last=True), "name")
         return queryset

@@ -160,6 +160,7 @@ def fee_index() -> QuerySet[ServiceType]:
             offer_count=Count(
                 "offers",
                 filter=Q(offers__is_active=True, offers__intermediary__status__in=PUBLIC_STATUSES),
+                distinct=True,
             ),
             band_count=Count("price_bands", distinct=True),
         )

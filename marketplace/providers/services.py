@@ -63,6 +63,7 @@ PROFILE_FIELDS = [
     "description",
 ]
 SOCIAL_INSURANCE_MONTHS = 3
+MAX_RATE = Decimal("9999999999.9999")  # what FeeSchedule.rate can hold
 
 
 # --- permissions ------------------------------------------------------------------------------
@@ -248,6 +249,7 @@ def qualification_add(
 @transaction.atomic
 def qualification_remove(*, actor: User, qualification: Qualification) -> None:
     require_intermediary_member(actor, qualification.intermediary)
+    _require_editable(_lock(qualification.intermediary))
     before = snapshot(qualification)
     pk = qualification.pk
     qualification.delete()
@@ -550,11 +552,16 @@ def _clean_fee(fee: FeeInput, service_type: ServiceType) -> dict:
     if fee.basis not in FeeSchedule.Basis.values:
         raise DomainError(_("请选择计费方式。"), field="basis")
     try:
-        rate = Decimal(str(fee.rate)).quantize(Decimal("0.0001"))
+        rate = Decimal(str(fee.rate))
+        if not rate.is_finite():
+            raise ValueError("rate")
+        rate = rate.quantize(Decimal("0.0001"))
         fee_min = money(fee.fee_min)
         fee_max = money(fee.fee_max)
     except (InvalidOperation, ValueError) as exc:
         raise DomainError(_("费率和收费金额须为数字。"), field="rate") from exc
+    if rate > MAX_RATE:
+        raise DomainError(_("费率/单价过大。"), field="rate")
     if rate < 0:
         raise DomainError(_("费率/单价不能为负数。"), field="rate")
     if fee_min < 0 or fee_max < 0:

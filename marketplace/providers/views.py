@@ -119,7 +119,7 @@ def register(request):
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             messages.success(request, _("注册成功。请完善入驻信息并签署承诺书。"))
             return redirect("providers:onboarding")
-    return render(request, "providers/register.html", {"form": form})
+    return render(request, "providers/register.html", {"form": form}, status=400 if form.errors else 200)
 
 
 def _my_firm(request) -> Intermediary:
