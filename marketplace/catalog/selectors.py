@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from django.db.models import Count, Prefetch, Q, QuerySet
 
-from .models import ServiceCategory, ServiceType, ServiceTypeQualification
+from .models import (
+    ApprovalItem,
+    Department,
+    QualificationType,
+    ServiceCategory,
+    ServiceType,
+    ServiceTypeQualification,
+)
 
 LISTED = ("listed", "listed_under_review")
 
@@ -46,3 +53,32 @@ def service_type_detail(code: str) -> ServiceType:
         )
         .get(code=code, is_active=True)
     )
+
+
+def service_types_with_rules(category: str | None = None) -> QuerySet[ServiceType]:
+    """``service_types`` plus the allowed qualifications and fee bands a list shows."""
+    return service_types(category).prefetch_related(
+        Prefetch(
+            "allowed_qualifications",
+            queryset=ServiceTypeQualification.objects.select_related("qualification_type", "standard_level"),
+        ),
+        "price_bands",
+    )
+
+
+def departments() -> QuerySet[Department]:
+    return Department.objects.prefetch_related("affiliates").order_by("code")
+
+
+def approval_items() -> QuerySet[ApprovalItem]:
+    return (
+        ApprovalItem.objects.select_related("department")
+        .prefetch_related(
+            Prefetch("service_types", queryset=ServiceType.objects.filter(is_active=True).order_by("code"))
+        )
+        .order_by("department__code", "code")
+    )
+
+
+def qualification_types() -> QuerySet[QualificationType]:
+    return QualificationType.objects.prefetch_related("levels").order_by("code")

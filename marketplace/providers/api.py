@@ -290,8 +290,7 @@ class MyOfferListView(_ActingFirmMixin, generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Offer.objects.none()
-        # offers_of has no prefetch for the linked practitioners and qualifications we render.
-        return selectors.offers_of(self.acting_firm()).prefetch_related("practitioners", "qualifications")
+        return selectors.offers_of(self.acting_firm())
 
     @extend_schema(request=OfferCreateInputSerializer, responses={201: OwnOfferSerializer})
     def post(self, request: Request) -> Response:

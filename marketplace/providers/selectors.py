@@ -120,7 +120,11 @@ def onboarding_state(firm: Intermediary) -> Intermediary:
 
 
 def offers_of(firm: Intermediary) -> QuerySet[Offer]:
-    return firm.offers.select_related("service_type", "current_fee").order_by("service_type__code")
+    return (
+        firm.offers.select_related("service_type", "current_fee")
+        .prefetch_related("practitioners", "qualifications")
+        .order_by("service_type__code")
+    )
 
 
 def get_offer_for(user: User, pk: int, *, write: bool = False) -> Offer:
