@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-quick test-browser lint bench run migrate messages clean
+.PHONY: install demo demo-totp test test-quick lint bench run migrate messages clean
 
 install: $(STAMP)
 
@@ -22,6 +22,9 @@ demo: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+demo-totp: install
+	$(BIN)/python manage.py demo_totp $(or $(DEMO_USER),regulator)
 
 run: install
 	$(BIN)/python manage.py runserver 127.0.0.1:8000

@@ -332,6 +332,32 @@ LINES = {
 }
 
 
+# What an offer includes, by the service's category (a few services by their own code).
+INCLUDED = {
+    "environment": LINES["env"].included,
+    "safety": LINES["safety"].included,
+    "occupational_health": LINES["occ"].included,
+    "energy": "能源消费现状调查；节能措施评估；能效水平分析；报告编制与评审配合",
+    "engineering_consulting": LINES["consult"].included,
+    "planning_design": "现状调研；规划或设计方案编制；方案论证与修改；成果报批配合",
+    "engineering_design": LINES["design"].included,
+    "review_demonstration": "资料收集与现场调查；专题分析论证；报告编制；配合专家评审并修改完善",
+    "water": LINES["water"].included,
+    "geology_mining": LINES["geology"].included,
+    "survey_mapping": LINES["survey"].included,
+    "design_review": LINES["review"].included,
+    "testing_inspection": LINES["testing"].included,
+    "cost_consulting": LINES["cost"].included,
+    "tendering_agency": "招标方案和招标文件编制；发布招标公告；组织开标、评标；发出中标通知书；协助签订合同",
+    "construction_supervision": LINES["supervision"].included,
+    "appraisal": LINES["appraisal"].included,
+    "audit": LINES["audit"].included,
+    "geotechnical_survey": LINES["geotech"].included,
+    "social_stability_risk": "社会稳定风险调查；风险识别与估计；防范化解措施；风险等级评判；报告编制与评审配合",
+    "archaeological_survey": "考古调查；考古勘探；遗迹遗物记录；考古工作报告",
+}
+
+
 # --- fees -------------------------------------------------------------------------------------
 
 
@@ -1008,7 +1034,9 @@ class _Builder:
         self.ids = Ids(self.rng, taken_usccs, taken_phones)
         self.service_types = {
             st.code: st
-            for st in ServiceType.objects.filter(is_active=True).prefetch_related(
+            for st in ServiceType.objects.filter(is_active=True)
+            .select_related("category")
+            .prefetch_related(
                 "allowed_qualifications__qualification_type__levels",
                 "allowed_qualifications__standard_level",
                 "price_bands",
@@ -1635,7 +1663,7 @@ class _Builder:
             intermediary=state.firm,
             service_type=st,
             description=description,
-            included=line.included,
+            included=INCLUDED.get(st.code) or INCLUDED.get(st.category.code) or line.included,
             service_days=rng.randint(*rule.days),
             fee=fee,
             practitioners=people,

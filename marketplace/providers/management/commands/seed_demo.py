@@ -129,7 +129,7 @@ class Command(BaseCommand):
             note = row["note"]
             if row["username"] in demo.TOTP_USERS:
                 note = (
-                    f"{note}; 2FA: run `make demo-totp USER={row['username']}` or "
+                    f"{note}; 2FA: run `make demo-totp DEMO_USER={row['username']}` or "
                     f"`.venv/bin/python manage.py demo_totp {row['username']}`"
                 )
             table.append(
