@@ -50,6 +50,9 @@ class Status(models.TextChoices):
     RELAUNCHED = "relaunched", _("已重新发布")
 
 
+# Until registration closes nobody (operator and regulator included) learns who applied.
+SEALED_STATUSES = frozenset({"draft", "under_check", "returned", "published", "cancelled"})
+
 PUBLIC_STATUSES = [s for s in Status.values if s not in (Status.DRAFT, Status.UNDER_CHECK, Status.RETURNED)]
 
 
@@ -129,6 +132,12 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_number} {self.title}"
+
+    @property
+    def applicants_disclosed(self) -> bool:
+        """Who applied, how many, and what they quoted become public when registration closes
+        (the unsealing step); a project cancelled during registration never discloses them."""
+        return self.status not in SEALED_STATUSES
 
 
 class Requirement(models.Model):

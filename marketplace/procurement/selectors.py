@@ -80,12 +80,11 @@ def announcements(params: Any, user: User | None = None) -> tuple[AnnouncementFi
 
 
 def quotes_are_open(project: Project) -> bool:
-    return timezone.now() >= project.registration_deadline and project.status not in (
-        Status.DRAFT,
-        Status.UNDER_CHECK,
-        Status.RETURNED,
-        Status.PUBLISHED,
-    )
+    return timezone.now() >= project.registration_deadline and project.applicants_disclosed
+
+
+def applicants_disclosed(project: Project) -> bool:
+    return quotes_are_open(project)
 
 
 def quote_visible(project: Project, application: Application):
@@ -101,6 +100,8 @@ def project_detail(user: User, pk: int) -> dict[str, Any]:
         .order_by("intermediary__uscc")
     )
     open_quotes = quotes_are_open(project)
+    if not open_quotes:  # sealed: not even the names or the number of applicants
+        applications = []
     rows = [
         {
             "application": a,
@@ -110,7 +111,9 @@ def project_detail(user: User, pk: int) -> dict[str, Any]:
         }
         for a in applications
     ]
-    selections = list(project.selections.select_related("winner__intermediary").order_by("round"))
+    selections = (
+        list(project.selections.select_related("winner__intermediary").order_by("round")) if open_quotes else []
+    )
     current = next((s for s in reversed(selections) if not s.annulled), None)
     contract = Contract.objects.filter(project=project).prefetch_related("amendments").first()
     return {
@@ -119,6 +122,8 @@ def project_detail(user: User, pk: int) -> dict[str, Any]:
         "exclusions": list(project.exclusions.select_related("intermediary")),
         "applications": rows,
         "quotes_open": open_quotes,
+        "applicants_disclosed": open_quotes,
+        "applicant_count": len(applications) if open_quotes else None,
         "selections": selections,
         "selection": current,
         "contract": contract,
