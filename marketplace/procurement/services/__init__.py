@@ -1,7 +1,7 @@
 """Procurement writes. Each public function is one transaction, checks the actor, validates
 its input (a ``DomainError`` with a user-facing message, nothing written) and is audited."""
 
-from .applications import application_submit, application_withdraw, check_eligibility
+from .applications import application_submit, application_withdraw, check_eligibility, eligibility_many
 from .contracts import (
     contract_amend,
     contract_confirm,
@@ -37,6 +37,7 @@ __all__ = [
     "application_submit",
     "application_withdraw",
     "check_eligibility",
+    "eligibility_many",
     "contract_amend",
     "contract_confirm",
     "contract_upload",

@@ -20,43 +20,70 @@ from .common import acting_org, lock_project
 
 
 def check_eligibility(project: Project, firm: Intermediary) -> list[str]:
-    """Why ``firm`` may not apply to ``project`` (empty when it may). Reads providers only:
-    the credit grade and blacklist term are written onto the firm by oversight."""
-    reasons: list[str] = []
+    """Why ``firm`` may not apply to ``project`` (empty when it may)."""
+    return eligibility_many(project, [firm])[firm.pk]
+
+
+def eligibility_many(project: Project, firms: list[Intermediary]) -> dict[int, list[str]]:
+    """Why each firm may not apply (an empty list when it may), in a fixed number of queries
+    whatever the number of firms. Reads providers only: the blacklist term is written onto
+    the firm by oversight."""
+    from django.db.models import Count
+
+    ids = [f.pk for f in firms]
     deadline_day = timezone.localdate(project.registration_deadline)
-    if not firm.is_listed:
-        reasons.append(_("机构未入驻或已被清退。"))
-    if firm.blacklisted_until and firm.blacklisted_until >= timezone.localdate():
-        reasons.append(
-            _("机构被列入黑名单，至 %(d)s 前不得报名。") % {"d": firm.blacklisted_until.isoformat()}
-        )
-    if project.exclusions.filter(intermediary=firm).exists():
-        reasons.append(_("机构因利益冲突被要求回避。"))
+    today = timezone.localdate()
+    excluded = set(
+        project.exclusions.filter(intermediary_id__in=ids).values_list("intermediary_id", flat=True)
+    )
     requirements = list(project.requirements.select_related("qualification_type", "min_level"))
+    held: dict[int, list[tuple[int, int | None]]] = {}
     if requirements:
-        valid = list(
-            Qualification.objects.filter(
-                intermediary=firm, valid_until__gte=deadline_day, valid_from__lte=deadline_day
-            ).select_related("level")
+        for firm_id, qtype_id, rank in Qualification.objects.filter(
+            intermediary_id__in=ids,
+            valid_until__gte=deadline_day,
+            valid_from__lte=deadline_day,
+            qualification_type_id__in=[r.qualification_type_id for r in requirements],
+        ).values_list("intermediary_id", "qualification_type_id", "level__rank"):
+            held.setdefault(firm_id, []).append((qtype_id, rank))
+    staff: dict[int, int] = {}
+    if project.required_practitioners:
+        staff = dict(
+            Intermediary.objects.filter(pk__in=ids).annotate(n=Count("practitioners")).values_list("pk", "n")
         )
 
-        def meets(req) -> bool:
-            for q in valid:
-                if q.qualification_type_id != req.qualification_type_id:
-                    continue
-                if req.min_level is None or (q.level is not None and q.level.rank <= req.min_level.rank):
-                    return True
-            return False
+    def meets(firm_id: int, req) -> bool:
+        for qtype_id, rank in held.get(firm_id, ()):
+            if qtype_id != req.qualification_type_id:
+                continue
+            if req.min_level is None or (rank is not None and rank <= req.min_level.rank):
+                return True
+        return False
 
-        met = [meets(r) for r in requirements]
-        if project.qualification_rule == "all" and not all(met):
-            missing = [r.qualification_type.name for r, ok in zip(requirements, met, strict=True) if not ok]
-            reasons.append(_("缺少在报名截止日有效的资质：%(q)s。") % {"q": "、".join(missing)})
-        if project.qualification_rule == "any" and not any(met):
-            reasons.append(_("不具备在报名截止日有效的所需资质（具备其一即可）。"))
-    if project.required_practitioners and firm.practitioners.count() < project.required_practitioners:
-        reasons.append(_("从业人员不足 %(n)s 人。") % {"n": project.required_practitioners})
-    return reasons
+    result: dict[int, list[str]] = {}
+    for firm in firms:
+        reasons: list[str] = []
+        if not firm.is_listed:
+            reasons.append(_("机构未入驻或已被清退。"))
+        if firm.blacklisted_until and firm.blacklisted_until >= today:
+            reasons.append(
+                _("机构被列入黑名单，至 %(d)s 前不得报名。") % {"d": firm.blacklisted_until.isoformat()}
+            )
+        if firm.pk in excluded:
+            reasons.append(_("机构因利益冲突被要求回避。"))
+        if requirements:
+            met = [meets(firm.pk, r) for r in requirements]
+            if project.qualification_rule == "all" and not all(met):
+                missing = [
+                    r.qualification_type.name for r, ok in zip(requirements, met, strict=True) if not ok
+                ]
+                reasons.append(_("缺少在报名截止日有效的资质：%(q)s。") % {"q": "、".join(missing)})
+            if project.qualification_rule == "any" and not any(met):
+                reasons.append(_("不具备在报名截止日有效的所需资质（具备其一即可）。"))
+        if project.required_practitioners and staff.get(firm.pk, 0) < project.required_practitioners:
+            reasons.append(_("从业人员不足 %(n)s 人。") % {"n": project.required_practitioners})
+        result[firm.pk] = reasons
+    return result
 
 
 @transaction.atomic

@@ -51,6 +51,31 @@ def notify(organisation_id: int, message: str, project: Project | None = None) -
         transaction.on_commit(lambda: send_mail(subject, message, None, emails, fail_silently=True))
 
 
+def notify_many(messages: dict[int, str], project: Project | None = None) -> None:
+    """One message per organisation, written in one statement (e.g. every applicant of a round)."""
+    now = timezone.now()
+    Notification.objects.bulk_create(
+        Notification(organisation_id=org_id, project=project, message=text[:300], created_at=now)
+        for org_id, text in messages.items()
+    )
+    emails: dict[int, list[str]] = {}
+    for org_id, email in (
+        Membership.objects.filter(organisation_id__in=list(messages))
+        .exclude(user__email="")
+        .values_list("organisation_id", "user__email")
+    ):
+        emails.setdefault(org_id, []).append(email)
+
+    def send() -> None:
+        for org_id, recipients in emails.items():
+            send_mail(
+                f"[中介超市] {messages[org_id][:60]}", messages[org_id], None, recipients, fail_silently=True
+            )
+
+    if emails:
+        transaction.on_commit(send)
+
+
 def notify_regulators(message: str, project: Project | None = None) -> None:
     for org_id in Organisation.objects.filter(kind=Role.REGULATOR, is_active=True).values_list(
         "pk", flat=True

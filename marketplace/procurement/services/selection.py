@@ -18,8 +18,8 @@ from .. import sealing
 from ..methods import Candidate, method_for
 from ..models import Application, EvaluatorScore, Method, Objection, Project, Selection, Status
 from ..states import transition
-from .applications import check_eligibility
-from .common import lock_project, notify, notify_regulators, require_owner
+from .applications import eligibility_many
+from .common import lock_project, notify, notify_many, notify_regulators, require_owner
 
 V = Application.State
 
@@ -66,16 +66,21 @@ def registration_close(*, project: Project, actor=None) -> Project:
     applications = list(
         project.applications.select_for_update().select_related("intermediary").filter(state=V.SUBMITTED)
     )
+    eligibility = eligibility_many(project, [app.intermediary for app in applications])
     for app in applications:
         app.quote_amount = sealing.unseal(project, app.intermediary_id, app.sealed_quote)
         app.credit_score_at_close = app.intermediary.credit_score
-        reasons = check_eligibility(project, app.intermediary)
+        reasons = eligibility[app.intermediary_id]
         if reasons:
             app.state = V.DISQUALIFIED
             app.disqualification_reason = " ".join(str(r) for r in reasons)
         else:
             app.state = V.VALID
-        app.save(update_fields=["quote_amount", "credit_score_at_close", "state", "disqualification_reason"])
+    Application.objects.bulk_update(
+        applications,
+        ["quote_amount", "credit_score_at_close", "state", "disqualification_reason"],
+        batch_size=500,
+    )
     audit_record(
         actor=actor,
         action="project.unseal",
@@ -125,10 +130,13 @@ def _publish_result(project: Project, selection: Selection, *, actor) -> None:
     project.save(update_fields=["result_published_at", "publicity_ends_on"])
     transition(project, Status.SELECTED, actor=actor, action="project.select")
     winner = selection.winner
-    notify(project.owner_id, _("选取结果已公示：%(p)s") % {"p": project}, project)
-    for app in project.applications.filter(state=V.VALID).select_related("intermediary"):
-        text = _("恭喜中选：%(p)s") if app.pk == winner.pk else _("选取结果已公示：%(p)s")
-        notify(app.intermediary.organisation_id, text % {"p": project}, project)
+    published = _("选取结果已公示：%(p)s") % {"p": project}
+    messages = {project.owner_id: published}
+    for app_pk, org_id in project.applications.filter(state=V.VALID).values_list(
+        "pk", "intermediary__organisation_id"
+    ):
+        messages[org_id] = _("恭喜中选：%(p)s") % {"p": project} if app_pk == winner.pk else published
+    notify_many(messages, project)
 
 
 @transaction.atomic

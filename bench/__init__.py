@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench``). Results are printed as tables; nothing here asserts timings."""
