@@ -73,7 +73,8 @@ def pass_deadline(project: Project, *, selection_too: bool = True) -> Project:
     """Move the project's clock past its registration deadline (and selection time)."""
     past = timezone.now() - timedelta(minutes=5)
     Project.objects.filter(pk=project.pk).update(
-        registration_deadline=past, selection_time=past if selection_too else timezone.now() + timedelta(days=1)
+        registration_deadline=past,
+        selection_time=past if selection_too else timezone.now() + timedelta(days=1),
     )
     project.refresh_from_db()
     return project

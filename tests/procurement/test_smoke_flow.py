@@ -22,7 +22,7 @@ def test_lowest_price_project_runs_from_posting_to_closing():
     project = published_project()
     owner = project.created_by
     firms = [firm_user(project.service_type) for _ in range(3)]
-    for (firm, user), quote in zip(firms, ["90000", "70000", "80000"], strict=True):
+    for (_firm, user), quote in zip(firms, ["90000", "70000", "80000"], strict=True):
         services.application_submit(actor=user, project=project, quote=Decimal(quote), client_ip="10.0.0.1")
     project = pass_deadline(project)
     report = timeline.tick()
@@ -31,7 +31,9 @@ def test_lowest_price_project_runs_from_posting_to_closing():
     assert project.status == Status.SELECTED
     selection = project.selections.get()
     assert selection.winner.intermediary == firms[1][0]
-    Project.objects.filter(pk=project.pk).update(publicity_ends_on=timezone.localdate() - timezone.timedelta(days=1))
+    Project.objects.filter(pk=project.pk).update(
+        publicity_ends_on=timezone.localdate() - timezone.timedelta(days=1)
+    )
     timeline.tick()
     project.refresh_from_db()
     assert project.status == Status.CONTRACTING
@@ -47,7 +49,9 @@ def test_lowest_price_project_runs_from_posting_to_closing():
         project=project,
         scores={"quality": 5, "timeliness": 4, "attitude": 5, "fee_compliance": 5, "conduct": 5},
     )
-    services.rating_submit(actor=winner_user, project=project, scores={"payment_timeliness": 5, "non_interference": 5})
+    services.rating_submit(
+        actor=winner_user, project=project, scores={"payment_timeliness": 5, "non_interference": 5}
+    )
     project.refresh_from_db()
     assert project.status == Status.RATED
     timeline.tick()
