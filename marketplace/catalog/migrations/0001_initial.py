@@ -5,188 +5,376 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
+        ("accounts", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='QualificationType',
+            name="QualificationType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='Name (English)')),
-                ('code', models.SlugField(max_length=60, unique=True)),
-                ('authority', models.CharField(blank=True, max_length=200, verbose_name='发证机关')),
-                ('legal_basis', models.TextField(blank=True, verbose_name='设立依据')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="Name (English)")),
+                ("code", models.SlugField(max_length=60, unique=True)),
+                ("authority", models.CharField(blank=True, max_length=200, verbose_name="发证机关")),
+                ("legal_basis", models.TextField(blank=True, verbose_name="设立依据")),
             ],
             options={
-                'verbose_name': '资质类型',
-                'verbose_name_plural': '资质类型',
-                'ordering': ['code'],
+                "verbose_name": "资质类型",
+                "verbose_name_plural": "资质类型",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ServiceCategory',
+            name="ServiceCategory",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='Name (English)')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('position', models.PositiveSmallIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="Name (English)")),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("position", models.PositiveSmallIntegerField(default=0)),
             ],
             options={
-                'verbose_name': '服务类别',
-                'verbose_name_plural': '服务类别',
-                'ordering': ['position', 'code'],
+                "verbose_name": "服务类别",
+                "verbose_name_plural": "服务类别",
+                "ordering": ["position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='Name (English)')),
-                ('code', models.SlugField(max_length=40, unique=True)),
-                ('region', models.CharField(default='枣庄市', max_length=40, verbose_name='行政区')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='电话')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('email', models.EmailField(blank=True, max_length=254, verbose_name='电子邮箱')),
-                ('organisation', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='department', to='accounts.organisation')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="Name (English)")),
+                ("code", models.SlugField(max_length=40, unique=True)),
+                ("region", models.CharField(default="枣庄市", max_length=40, verbose_name="行政区")),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="电话")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                ("email", models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱")),
+                (
+                    "organisation",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="department",
+                        to="accounts.organisation",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部门',
-                'verbose_name_plural': '部门',
-                'ordering': ['code'],
+                "verbose_name": "部门",
+                "verbose_name_plural": "部门",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='AffiliatedEntity',
+            name="AffiliatedEntity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('institution', '所属事业单位'), ('association', '主管行业协会'), ('enterprise', '所办企业')], max_length=20, verbose_name='类型')),
-                ('name', models.CharField(max_length=200, verbose_name='名称')),
-                ('uscc', models.CharField(blank=True, db_index=True, max_length=18, verbose_name='统一社会信用代码')),
-                ('phone', models.CharField(blank=True, max_length=40, verbose_name='电话')),
-                ('address', models.CharField(blank=True, max_length=200, verbose_name='地址')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='affiliates', to='catalog.department')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("institution", "所属事业单位"),
+                            ("association", "主管行业协会"),
+                            ("enterprise", "所办企业"),
+                        ],
+                        max_length=20,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="名称")),
+                (
+                    "uscc",
+                    models.CharField(
+                        blank=True, db_index=True, max_length=18, verbose_name="统一社会信用代码"
+                    ),
+                ),
+                ("phone", models.CharField(blank=True, max_length=40, verbose_name="电话")),
+                ("address", models.CharField(blank=True, max_length=200, verbose_name="地址")),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="affiliates",
+                        to="catalog.department",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '所属或主管单位',
-                'verbose_name_plural': '所属或主管单位',
-                'ordering': ['department', 'name'],
+                "verbose_name": "所属或主管单位",
+                "verbose_name_plural": "所属或主管单位",
+                "ordering": ["department", "name"],
             },
         ),
         migrations.CreateModel(
-            name='QualificationLevel',
+            name="QualificationLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='Name (English)')),
-                ('code', models.SlugField(max_length=40)),
-                ('rank', models.PositiveSmallIntegerField()),
-                ('qualification_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='levels', to='catalog.qualificationtype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="Name (English)")),
+                ("code", models.SlugField(max_length=40)),
+                ("rank", models.PositiveSmallIntegerField()),
+                (
+                    "qualification_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="levels",
+                        to="catalog.qualificationtype",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '资质等级',
-                'verbose_name_plural': '资质等级',
-                'ordering': ['qualification_type', 'rank'],
+                "verbose_name": "资质等级",
+                "verbose_name_plural": "资质等级",
+                "ordering": ["qualification_type", "rank"],
             },
         ),
         migrations.CreateModel(
-            name='ServiceType',
+            name="ServiceType",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='Name (English)')),
-                ('code', models.SlugField(max_length=60, unique=True)),
-                ('description', models.TextField(blank=True, verbose_name='服务内容')),
-                ('legal_basis', models.TextField(verbose_name='设定依据')),
-                ('pricing_regime', models.CharField(choices=[('government_set', '政府定价'), ('government_guided', '政府指导价'), ('market', '市场调节价')], default='market', max_length=20, verbose_name='价格管理形式')),
-                ('pricing_basis', models.TextField(blank=True, verbose_name='收费依据')),
-                ('qualification_required', models.BooleanField(default=False, help_text='提供本服务须持有下列资质之一；否则资质为可选。', verbose_name='须具备资质')),
-                ('standard_practitioners', models.PositiveSmallIntegerField(default=2, help_text='项目可要求的从业人员数上限。', verbose_name='标准从业人员数')),
-                ('is_active', models.BooleanField(default=True, verbose_name='启用')),
-                ('category', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='service_types', to='catalog.servicecategory')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="Name (English)")),
+                ("code", models.SlugField(max_length=60, unique=True)),
+                ("description", models.TextField(blank=True, verbose_name="服务内容")),
+                ("legal_basis", models.TextField(verbose_name="设定依据")),
+                (
+                    "pricing_regime",
+                    models.CharField(
+                        choices=[
+                            ("government_set", "政府定价"),
+                            ("government_guided", "政府指导价"),
+                            ("market", "市场调节价"),
+                        ],
+                        default="market",
+                        max_length=20,
+                        verbose_name="价格管理形式",
+                    ),
+                ),
+                ("pricing_basis", models.TextField(blank=True, verbose_name="收费依据")),
+                (
+                    "qualification_required",
+                    models.BooleanField(
+                        default=False,
+                        help_text="提供本服务须持有下列资质之一；否则资质为可选。",
+                        verbose_name="须具备资质",
+                    ),
+                ),
+                (
+                    "standard_practitioners",
+                    models.PositiveSmallIntegerField(
+                        default=2, help_text="项目可要求的从业人员数上限。", verbose_name="标准从业人员数"
+                    ),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "category",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="service_types",
+                        to="catalog.servicecategory",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '中介服务事项',
-                'verbose_name_plural': '中介服务事项',
-                'ordering': ['category__position', 'code'],
+                "verbose_name": "中介服务事项",
+                "verbose_name_plural": "中介服务事项",
+                "ordering": ["category__position", "code"],
             },
         ),
         migrations.CreateModel(
-            name='PriceBand',
+            name="PriceBand",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scale_from', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='规模下限（万元）')),
-                ('scale_to', models.DecimalField(blank=True, decimal_places=2, max_digits=14, null=True, verbose_name='规模上限（万元）')),
-                ('fee_min', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='收费下限（元）')),
-                ('fee_max', models.DecimalField(decimal_places=2, max_digits=14, verbose_name='收费上限（元）')),
-                ('basis', models.CharField(blank=True, max_length=200, verbose_name='文件依据')),
-                ('service_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='price_bands', to='catalog.servicetype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scale_from",
+                    models.DecimalField(decimal_places=2, max_digits=14, verbose_name="规模下限（万元）"),
+                ),
+                (
+                    "scale_to",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=2,
+                        max_digits=14,
+                        null=True,
+                        verbose_name="规模上限（万元）",
+                    ),
+                ),
+                (
+                    "fee_min",
+                    models.DecimalField(decimal_places=2, max_digits=14, verbose_name="收费下限（元）"),
+                ),
+                (
+                    "fee_max",
+                    models.DecimalField(decimal_places=2, max_digits=14, verbose_name="收费上限（元）"),
+                ),
+                ("basis", models.CharField(blank=True, max_length=200, verbose_name="文件依据")),
+                (
+                    "service_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="price_bands",
+                        to="catalog.servicetype",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '政府收费区间',
-                'verbose_name_plural': '政府收费区间',
-                'ordering': ['service_type', 'scale_from'],
+                "verbose_name": "政府收费区间",
+                "verbose_name_plural": "政府收费区间",
+                "ordering": ["service_type", "scale_from"],
             },
         ),
         migrations.CreateModel(
-            name='ApprovalItem',
+            name="ApprovalItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name_zh', models.CharField(max_length=200, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=200, verbose_name='Name (English)')),
-                ('code', models.SlugField(max_length=60, unique=True)),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='approval_items', to='catalog.department')),
-                ('service_types', models.ManyToManyField(blank=True, related_name='approval_items', to='catalog.servicetype')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name_zh", models.CharField(max_length=200, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=200, verbose_name="Name (English)")),
+                ("code", models.SlugField(max_length=60, unique=True)),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="approval_items",
+                        to="catalog.department",
+                    ),
+                ),
+                (
+                    "service_types",
+                    models.ManyToManyField(
+                        blank=True, related_name="approval_items", to="catalog.servicetype"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '审批事项',
-                'verbose_name_plural': '审批事项',
-                'ordering': ['department', 'code'],
+                "verbose_name": "审批事项",
+                "verbose_name_plural": "审批事项",
+                "ordering": ["department", "code"],
             },
         ),
         migrations.CreateModel(
-            name='ServiceTypeQualification',
+            name="ServiceTypeQualification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('qualification_type', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.qualificationtype')),
-                ('service_type', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='allowed_qualifications', to='catalog.servicetype')),
-                ('standard_level', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='catalog.qualificationlevel')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "qualification_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.qualificationtype",
+                    ),
+                ),
+                (
+                    "service_type",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="allowed_qualifications",
+                        to="catalog.servicetype",
+                    ),
+                ),
+                (
+                    "standard_level",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="catalog.qualificationlevel",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '可要求的资质',
-                'verbose_name_plural': '可要求的资质',
+                "verbose_name": "可要求的资质",
+                "verbose_name_plural": "可要求的资质",
             },
         ),
         migrations.AddField(
-            model_name='servicetype',
-            name='qualification_types',
-            field=models.ManyToManyField(related_name='service_types', through='catalog.ServiceTypeQualification', to='catalog.qualificationtype'),
+            model_name="servicetype",
+            name="qualification_types",
+            field=models.ManyToManyField(
+                related_name="service_types",
+                through="catalog.ServiceTypeQualification",
+                to="catalog.qualificationtype",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='qualificationlevel',
-            constraint=models.UniqueConstraint(fields=('qualification_type', 'code'), name='qlevel_unique_code'),
+            model_name="qualificationlevel",
+            constraint=models.UniqueConstraint(
+                fields=("qualification_type", "code"), name="qlevel_unique_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='qualificationlevel',
-            constraint=models.UniqueConstraint(fields=('qualification_type', 'rank'), name='qlevel_unique_rank'),
+            model_name="qualificationlevel",
+            constraint=models.UniqueConstraint(
+                fields=("qualification_type", "rank"), name="qlevel_unique_rank"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='priceband',
-            constraint=models.CheckConstraint(condition=models.Q(('fee_min__gte', 0)), name='band_fee_min_nonneg'),
+            model_name="priceband",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee_min__gte", 0)), name="band_fee_min_nonneg"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='priceband',
-            constraint=models.CheckConstraint(condition=models.Q(('fee_max__gte', models.F('fee_min'))), name='band_fee_order'),
+            model_name="priceband",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("fee_max__gte", models.F("fee_min"))), name="band_fee_order"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='servicetypequalification',
-            constraint=models.UniqueConstraint(fields=('service_type', 'qualification_type'), name='stq_unique'),
+            model_name="servicetypequalification",
+            constraint=models.UniqueConstraint(
+                fields=("service_type", "qualification_type"), name="stq_unique"
+            ),
         ),
     ]
