@@ -59,7 +59,7 @@ def _thresholds_help() -> str:
         _(
             "直接选取仅适用于最高限价低于：财政资金 %(fiscal)s 元，非财政资金 %(private)s 元，且须书面说明理由。"
         )
-        % {"fiscal": f"{t['fiscal']:,}", "private": f"{t['private']:,}"}
+        % {"fiscal": t["fiscal"], "private": t["private"]}
     )
 
 
@@ -445,7 +445,7 @@ class ApplicationForm(Form):
         super().__init__(*args, **kwargs)
         self.fields["quote"].help_text = _(
             "须在 %(lo)s 元至 %(hi)s 元之间。报价加密保存，报名截止前任何人（包括平台）都无法查看。"
-        ) % {"lo": f"{project.price_floor:,}", "hi": f"{project.price_ceiling:,}"}
+        ) % {"lo": project.price_floor, "hi": project.price_ceiling}
         if project.method == Method.SCORED_COMPARISON:
             self.fields["proposal"].required = True
         else:

@@ -112,7 +112,9 @@ def project_detail(user: User, pk: int) -> dict[str, Any]:
         for a in applications
     ]
     selections = (
-        list(project.selections.select_related("winner__intermediary").order_by("round")) if open_quotes else []
+        list(project.selections.select_related("winner__intermediary").order_by("round"))
+        if open_quotes
+        else []
     )
     current = next((s for s in reversed(selections) if not s.annulled), None)
     contract = Contract.objects.filter(project=project).prefetch_related("amendments").first()

@@ -460,7 +460,8 @@ CASES = [
         World.selected,
         _p("object/"),
         lambda w, obj: {"text": "中选机构的从业人员不足"},
-        allowed={"intermediary": 201, "other_intermediary": 201},
+        allowed={"other_intermediary": 201},
+        refused={"intermediary": 400},  # the winner cannot object to its own win
     ),
     Case(
         "decline",

@@ -29,6 +29,7 @@ from .selection import (
     scores_record,
     selection_pick,
     selection_run,
+    selection_start,
 )
 from .timeline import tick
 
@@ -58,6 +59,7 @@ __all__ = [
     "scores_record",
     "selection_pick",
     "selection_run",
+    "selection_start",
     "tick",
     "winner_decline",
 ]

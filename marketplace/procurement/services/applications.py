@@ -163,7 +163,7 @@ def application_submit(
 @transaction.atomic
 def application_withdraw(*, actor: User, application: Application) -> Application:
     application = (
-        Application.objects.select_for_update()
+        Application.objects.select_for_update(of=("self",))
         .select_related("project", "intermediary")
         .get(pk=application.pk)
     )

@@ -12,7 +12,7 @@ from ..models import Notification, Project
 
 def lock_project(project: Project | int) -> Project:
     pk = project.pk if isinstance(project, Project) else project
-    return Project.objects.select_for_update().select_related("service_type").get(pk=pk)
+    return Project.objects.select_for_update(of=("self",)).select_related("service_type").get(pk=pk)
 
 
 def acting_org(actor: User, role: str, organisation: Organisation | None = None) -> Organisation:

@@ -240,10 +240,18 @@ def delivery_decide(*, actor: User, project: Project, accept: bool, reason: str 
 def _clean_scores(scores: dict, criteria: tuple[str, ...]) -> dict[str, int]:
     cleaned = {}
     for key in criteria:
+        raw = scores.get(key)
         try:
-            value = int(scores.get(key))
+            value = int(raw)
+            if (
+                isinstance(raw, float | Decimal)
+                and raw != value
+                or isinstance(raw, str)
+                and raw.strip() != str(value)
+            ):
+                raise ValueError(raw)
         except (TypeError, ValueError) as exc:
-            raise DomainError(_("请为每一项打分（1至5分）。"), field=key) from exc
+            raise DomainError(_("请为每一项打分（1至5分的整数）。"), field=key) from exc
         if not 1 <= value <= 5:
             raise DomainError(_("评分须为1至5分。"), field=key)
         cleaned[key] = value
@@ -285,7 +293,7 @@ def rating_submit(*, actor: User, project: Project, scores: dict, comment: str =
 @transaction.atomic
 def rating_dispute(*, actor: User, rating: Rating, reason: str) -> Rating:
     """The rated party disputes a rating once, with a reason, for the regulator to decide."""
-    rating = Rating.objects.select_for_update().select_related("project").get(pk=rating.pk)
+    rating = Rating.objects.select_for_update(of=("self",)).select_related("project").get(pk=rating.pk)
     side = _side(actor, rating.project)
     rated_side = "firm" if rating.direction == Rating.Direction.OWNER_RATES_FIRM else "owner"
     if side != rated_side:
@@ -306,7 +314,9 @@ def rating_dispute(*, actor: User, rating: Rating, reason: str) -> Rating:
 @transaction.atomic
 def rating_dispute_decide(*, actor: User, rating: Rating, uphold: bool) -> Rating:
     require_role(actor, Role.REGULATOR)
-    rating = Rating.objects.select_for_update().select_related("project__contract").get(pk=rating.pk)
+    rating = (
+        Rating.objects.select_for_update(of=("self",)).select_related("project__contract").get(pk=rating.pk)
+    )
     if not rating.disputed_at:
         raise DomainError(_("该评价没有申诉。"), code="transition")
     if rating.dispute_outcome:

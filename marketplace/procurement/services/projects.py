@@ -127,7 +127,7 @@ def _clean(data: ProjectInput) -> dict:
         )
     weight = data.price_weight or 0
     if data.method == Method.SCORED_COMPARISON and not 10 <= weight <= 90:
-        raise DomainError(_("比选须公布价格分权重（10%%至90%%）。"), field="price_weight")
+        raise DomainError(_("比选须公布价格分权重（10%至90%）。"), field="price_weight")
     if data.qualification_rule not in ("any", "all"):
         raise DomainError(_("请选择资质要求组合方式。"), field="qualification_rule")
     if (
@@ -333,6 +333,8 @@ def project_relaunch(
     registration_deadline: datetime,
     selection_time: datetime,
     method: str | None = None,
+    method_reason: str | None = None,
+    price_weight: int | None = None,
 ) -> Project:
     """A failed round is posted again as a new draft (with the same terms unless changed)."""
     require_owner(actor, project)
@@ -352,8 +354,8 @@ def project_relaunch(
         service_content=project.service_content,
         service_days=project.service_days,
         method=method or project.method,
-        method_reason=project.method_reason,
-        price_weight=project.price_weight or (50 if method == Method.SCORED_COMPARISON else 0),
+        method_reason=project.method_reason if method_reason is None else method_reason,
+        price_weight=project.price_weight if price_weight is None else price_weight,
         registration_deadline=registration_deadline,
         selection_time=selection_time,
         investment_project_code=project.investment_project_code,

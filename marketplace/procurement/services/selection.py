@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -64,7 +64,9 @@ def registration_close(*, project: Project, actor=None) -> Project:
     if timezone.now() < project.registration_deadline:
         raise DomainError(_("报名尚未截止。"), code="too_early")
     applications = list(
-        project.applications.select_for_update().select_related("intermediary").filter(state=V.SUBMITTED)
+        project.applications.select_for_update(of=("self",))
+        .select_related("intermediary")
+        .filter(state=V.SUBMITTED)
     )
     eligibility = eligibility_many(project, [app.intermediary for app in applications])
     for app in applications:
@@ -106,7 +108,9 @@ def _candidates(project: Project) -> tuple[list[Candidate], dict[str, Applicatio
     candidates = []
     for a in apps:
         scores = [s.score for s in a.scores.all()]
-        proposal = (sum(scores) / len(scores)).quantize(Decimal("0.01")) if scores else None
+        proposal = (
+            (sum(scores) / len(scores)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP) if scores else None
+        )
         candidates.append(
             Candidate(
                 key=a.intermediary.uscc,
@@ -140,12 +144,14 @@ def _publish_result(project: Project, selection: Selection, *, actor) -> None:
 
 
 @transaction.atomic
-def selection_run(*, project: Project, actor=None) -> Selection:
+def selection_run(*, project: Project, actor=None) -> Selection | None:
     """Run the project's method at the selection time. Random steps use the revealed secret.
     A second attempt for the same round is refused: a draw can never be rerun."""
     project = lock_project(project)
     if project.status == Status.PUBLISHED and timezone.now() >= project.registration_deadline:
         project = registration_close(project=project, actor=actor)
+        if project.status == Status.FAILED:
+            return None  # too few valid applicants: the round failed (流标), and stays failed
     if project.status not in (Status.REGISTRATION_CLOSED,):
         if project.selections.filter(annulled=False).exists():
             raise DomainError(_("该项目已完成选取，不能重新抽取。"), code="already_drawn")
@@ -266,6 +272,14 @@ def selection_pick(*, actor: User, project: Project, application: Application, r
 
 
 @transaction.atomic
+def selection_start(*, actor: User, project: Project) -> Selection | None:
+    """The owner starts a selection that is due (e.g. a scored comparison once every score is
+    in) instead of waiting for the scheduler."""
+    require_owner(actor, project)
+    return selection_run(project=project, actor=actor)
+
+
+@transaction.atomic
 def scores_record(
     *, actor: User, project: Project, scores: list[tuple[Application, str, Decimal | str]]
 ) -> int:
@@ -312,6 +326,11 @@ def objection_file(*, actor: User, project: Project, text: str) -> Objection:
     ).first()
     if application is None:
         raise NotAllowed(_("只有参与报名的机构可以提出异议。"))
+    if application.state == V.WITHDRAWN:
+        raise DomainError(_("已撤回报名的机构不能提出异议。"), code="withdrawn")
+    current = project.selections.filter(annulled=False, winner__isnull=False).order_by("-round").first()
+    if current is not None and current.winner_id == application.pk:
+        raise DomainError(_("中选机构不能对本项目结果提出异议。"), code="winner")
     if project.status not in (Status.SELECTED, Status.OBJECTION_PENDING) or (
         project.publicity_ends_on and timezone.localdate() > project.publicity_ends_on
     ):
