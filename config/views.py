@@ -30,3 +30,31 @@ def home(request):
         )[:8],
     }
     return render(request, "home.html", context)
+
+
+def healthz(request):
+    """Liveness and readiness: the database answers, and the broker when one is configured."""
+    from django.conf import settings
+    from django.db import connection
+    from django.http import JsonResponse
+
+    checks: dict[str, str] = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - report any failure as unhealthy
+        checks["database"] = f"error: {type(exc).__name__}"
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        try:
+            from config.celery import app
+
+            with app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=2)
+            checks["broker"] = "ok"
+        except Exception as exc:  # noqa: BLE001
+            checks["broker"] = f"error: {type(exc).__name__}"
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
+    )
