@@ -62,10 +62,3 @@ def test_verify_audit_command_reports_the_first_broken_link(capsys):
         call_command("verify_audit")
     assert exc.value.code == 1
     assert "#2" in capsys.readouterr().out
-
-
-@pytest.mark.django_db
-def test_healthz_reports_the_database(client):
-    response = client.get("/healthz")
-    assert response.status_code == 200
-    assert response.json()["checks"]["database"] == "ok"
