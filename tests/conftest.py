@@ -121,3 +121,38 @@ def login_as(client, user) -> None:
 @pytest.fixture
 def login():
     return login_as
+
+
+def _rerun_data_migrations(connection) -> None:
+    """Flush, then run every migration's RunPython code again: the data a fresh migrate leaves."""
+    from django.core.management import call_command
+    from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.operations import RunPython
+    from django.db.migrations.state import ProjectState
+
+    call_command("flush", interactive=False, verbosity=0, database=connection.alias)
+    executor = MigrationExecutor(connection)
+    state = ProjectState(real_apps=executor.loader.unmigrated_apps)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes(), clean_start=True)
+    for migration, _backwards in plan:
+        for operation in migration.operations:
+            if isinstance(operation, RunPython):
+                with connection.schema_editor(atomic=migration.atomic) as editor:
+                    operation.database_forwards(migration.app_label, editor, state, state)
+            operation.state_forwards(migration.app_label, state)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _restore_seed_data_for_reuse_db(django_db_setup, django_db_blocker, django_db_keepdb: bool):
+    """Leave the kept test database with the data its migrations seeded.
+
+    ``live_server`` tests flush every table after each test, the seeded catalogue and holiday
+    calendar too. With --reuse-db (the default in pyproject) the migrations do not run again, so
+    the next run would start without that data and the tests that read it would fail.
+    """
+    yield
+    from django.db import connection
+
+    if django_db_keepdb and not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
+        with django_db_blocker.unblock():
+            _rerun_data_migrations(connection)
