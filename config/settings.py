@@ -7,6 +7,7 @@ database search. Each integration switches on when its variable is set.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -167,6 +168,11 @@ CELERY_BEAT_SCHEDULE: dict = {
     # Moves projects on time: closes registration, runs due selections, ends publicity and
     # escalates overdue contracts, deliveries and acceptances. Idempotent; safe to run late.
     "procurement-tick": {"task": "marketplace.procurement.tasks.tick", "schedule": 60.0},
+    # Nightly full scan of the monitoring rules (per-change scans run after each change).
+    "oversight-nightly": {
+        "task": "marketplace.oversight.tasks.monitor_full",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
 
 REST_FRAMEWORK = {
@@ -208,6 +214,12 @@ ACCEPTANCE_WORKING_DAYS = _positive_int("ACCEPTANCE_WORKING_DAYS", 10)
 CREDIT_LONG_LIST = _positive_int("CREDIT_LONG_LIST", 7)
 CREDIT_SHORT_LIST = _positive_int("CREDIT_SHORT_LIST", 3)
 PROJECT_NUMBER_PREFIX = env.str("PROJECT_NUMBER_PREFIX", default="ZZZJ")
+# Rescan a project or firm with the monitoring rules after each change (seed_demo turns it off
+# and runs one full scan at the end instead).
+MONITOR_ON_CHANGE = env.bool("MONITOR_ON_CHANGE", default=True)
+# Risk bands of a project's score (the sum of its open and confirmed flags' weights).
+RISK_MEDIUM_FROM = _positive_int("RISK_MEDIUM_FROM", 10)
+RISK_HIGH_FROM = _positive_int("RISK_HIGH_FROM", 25)
 
 LOGGING = {
     "version": 1,

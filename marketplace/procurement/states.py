@@ -6,10 +6,12 @@ from django.utils.translation import gettext as _
 
 from marketplace.core.audit import audit_record
 from marketplace.core.errors import DomainError
+from marketplace.core.tasks import enqueue_on_commit
 
 from .models import Project, Status
 
 S = Status
+MONITOR_PROJECT = "marketplace.oversight.tasks.monitor_project"
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.DRAFT: frozenset({S.UNDER_CHECK, S.CANCELLED}),
@@ -53,4 +55,5 @@ def transition(project: Project, target: str, *, actor, action: str, note: str =
     if note:
         after["note"] = note
     audit_record(actor=actor, action=action, obj=project, before={"status": before}, after=after)
+    enqueue_on_commit(MONITOR_PROJECT, project.pk)
     return project

@@ -30,6 +30,7 @@ from marketplace.catalog.models import (
 from marketplace.core.audit import audit_record, snapshot
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.core.money import money
+from marketplace.core.tasks import enqueue_on_commit
 from marketplace.core.validators import (
     clean_resident_id,
     clean_upload,
@@ -63,6 +64,7 @@ PROFILE_FIELDS = [
     "description",
 ]
 SOCIAL_INSURANCE_MONTHS = 3
+MONITOR_FIRM = "marketplace.oversight.tasks.monitor_intermediary"
 MAX_RATE = Decimal("9999999999.9999")  # what FeeSchedule.rate can hold
 
 
@@ -190,6 +192,7 @@ def intermediary_update_profile(
         before=before,
         after=snapshot(firm, PROFILE_FIELDS),
     )
+    enqueue_on_commit(MONITOR_FIRM, firm.pk)
     return firm
 
 
@@ -320,6 +323,7 @@ def practitioner_add(
         social_insurance_proof=social_insurance_proof,
     )
     audit_record(actor=actor, action="practitioner.add", obj=practitioner, after=snapshot(practitioner))
+    enqueue_on_commit(MONITOR_FIRM, firm.pk)
     return practitioner
 
 
@@ -365,6 +369,7 @@ def shareholder_add(
         row.uscc = clean_uscc(uscc)
     row.save()
     audit_record(actor=actor, action="shareholder.add", obj=row, after=snapshot(row))
+    enqueue_on_commit(MONITOR_FIRM, firm.pk)
     return row
 
 
@@ -402,6 +407,7 @@ def tie_declare(
         description=description.strip(),
     )
     audit_record(actor=actor, action="tie.declare", obj=tie, after=snapshot(tie))
+    enqueue_on_commit(MONITOR_FIRM, firm.pk)
     return tie
 
 
@@ -699,7 +705,11 @@ def offer_update(
     qualifications: list[Qualification] | None = None,
 ) -> Offer:
     require_intermediary_member(actor, offer.intermediary)
-    offer = Offer.objects.select_for_update().select_related("intermediary", "service_type").get(pk=offer.pk)
+    offer = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("intermediary", "service_type")
+        .get(pk=offer.pk)
+    )
     _require_editable(offer.intermediary)
     if not (description or "").strip() or not (included or "").strip():
         raise DomainError(_("请填写服务说明和服务包含的内容。"), field="description")
@@ -726,7 +736,11 @@ def offer_update(
 def fee_schedule_change(*, actor: User, offer: Offer, fee: FeeInput) -> FeeSchedule:
     """A new fee version; earlier versions stay as the public history."""
     require_intermediary_member(actor, offer.intermediary)
-    offer = Offer.objects.select_for_update().select_related("intermediary", "service_type").get(pk=offer.pk)
+    offer = (
+        Offer.objects.select_for_update(of=("self",))
+        .select_related("intermediary", "service_type")
+        .get(pk=offer.pk)
+    )
     _require_editable(offer.intermediary)
     cleaned = _clean_fee(fee, offer.service_type)
     current = offer.current_fee
@@ -740,4 +754,5 @@ def fee_schedule_change(*, actor: User, offer: Offer, fee: FeeInput) -> FeeSched
         before=snapshot(current) if current else None,
         after=snapshot(schedule),
     )
+    enqueue_on_commit(MONITOR_FIRM, offer.intermediary_id)
     return schedule

@@ -1,0 +1,21 @@
+"""Enqueueing work for later layers without importing them (dependencies run one way)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import transaction
+
+
+def enqueue_on_commit(task_name: str, *args) -> None:
+    """Run the Celery task ``task_name`` after the current transaction commits (by name, so a
+    lower layer can trigger a higher one, e.g. procurement asking oversight to rescan). With
+    eager Celery the task runs in-process; otherwise it goes to the broker."""
+    if not settings.MONITOR_ON_CHANGE:
+        return
+
+    def send() -> None:
+        from config.celery import app
+
+        app.signature(task_name, args=args).apply_async()
+
+    transaction.on_commit(send)

@@ -1,0 +1,190 @@
+"""The rule interface. A rule finds its matches with set-based queries over the whole market or
+a scope (some projects, some firms) and explains a match in plain words in both languages.
+
+To add a rule: subclass ``Rule`` in the module of its category, set its attributes, implement
+``find`` (queries, not a Python loop per row of the market) and ``explain``, and decorate the
+class with ``@register``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from django.db.models import Q, QuerySet
+
+from marketplace.core.audit import canonical
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """A threshold held as data: its type, default and allowed range, and a label."""
+
+    default: Any
+    kind: type = int  # int, Decimal (written as a string), or bool
+    minimum: Any = None
+    maximum: Any = None
+    label_zh: str = ""
+    label_en: str = ""
+
+    def clean(self, value: Any) -> Any:
+        try:
+            if self.kind is bool:
+                if not isinstance(value, bool):
+                    raise ValueError
+                return value
+            if self.kind is int:
+                if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+                    raise ValueError
+                parsed: Any = int(str(value))
+            else:
+                parsed = Decimal(str(value))
+                if not parsed.is_finite():
+                    raise ValueError
+        except (TypeError, ValueError, ArithmeticError) as exc:
+            raise ValueError(f"expected {self.kind.__name__}") from exc
+        if self.minimum is not None and parsed < self.minimum:
+            raise ValueError(f"below the minimum {self.minimum}")
+        if self.maximum is not None and parsed > self.maximum:
+            raise ValueError(f"above the maximum {self.maximum}")
+        return parsed
+
+
+@dataclass
+class Scope:
+    """What a run looks at: everything (both None) or the given projects and firms.
+
+    A rule that works per project uses ``project_ids``; one that works per firm uses
+    ``intermediary_ids``. A per-change run passes the changed project and its parties."""
+
+    project_ids: list[int] | None = None
+    intermediary_ids: list[int] | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.project_ids is None and self.intermediary_ids is None
+
+    def projects(self, queryset: QuerySet, field_name: str = "pk") -> QuerySet:
+        """``queryset`` limited to the scope's projects (``field_name`` points at a project id)."""
+        if self.full:
+            return queryset
+        if self.project_ids is None:
+            return queryset.none()
+        return queryset.filter(**{f"{field_name}__in": self.project_ids})
+
+    def firms(self, queryset: QuerySet, field_name: str = "pk") -> QuerySet:
+        """``queryset`` limited to the scope's firms (``field_name`` points at an intermediary id)."""
+        if self.full:
+            return queryset
+        if self.intermediary_ids is None:
+            return queryset.none()
+        return queryset.filter(**{f"{field_name}__in": self.intermediary_ids})
+
+    def projects_or_firms(self, queryset: QuerySet, project_field: str, firm_field: str) -> QuerySet:
+        """Rows about a scoped project or a scoped firm."""
+        if self.full:
+            return queryset
+        condition = Q(pk__in=[])
+        if self.project_ids is not None:
+            condition |= Q(**{f"{project_field}__in": self.project_ids})
+        if self.intermediary_ids is not None:
+            condition |= Q(**{f"{firm_field}__in": self.intermediary_ids})
+        return queryset.filter(condition)
+
+
+@dataclass
+class Match:
+    """One finding. ``key`` decides the fingerprint (defaults to the whole evidence): keep only
+    what identifies the finding there, so changing amounts in the evidence update the flag
+    rather than creating another."""
+
+    subject_type: str
+    subject_id: int
+    evidence: dict
+    key: dict | None = None
+    project_id: int | None = None
+    intermediary_id: int | None = None
+    owner_id: int | None = None
+    department_id: int | None = None
+
+    def fingerprint(self, code: str) -> str:
+        body = json.dumps(
+            canonical(
+                {
+                    "rule": code,
+                    "subject": [self.subject_type, self.subject_id],
+                    "key": self.key or self.evidence,
+                }
+            ),
+            sort_keys=True,
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()
+
+
+@dataclass
+class RuleInfo:
+    code: str
+    category: str
+    title_zh: str
+    title_en: str
+    basis_zh: str
+    default_weight: int
+    thresholds: dict[str, Threshold] = field(default_factory=dict)
+    ocp: tuple[str, ...] = ()
+
+
+class Rule:
+    code: ClassVar[str]
+    category: ClassVar[str]
+    title_zh: ClassVar[str]
+    title_en: ClassVar[str]
+    # What it detects and the legal or policy basis (shown on the rule's page).
+    basis_zh: ClassVar[str] = ""
+    basis_en: ClassVar[str] = ""
+    default_weight: ClassVar[int] = 5
+    thresholds: ClassVar[dict[str, Threshold]] = {}
+    ocp: ClassVar[tuple[str, ...]] = ()
+    # Which change triggers it: "project" (a project changed) and/or "intermediary".
+    scopes: ClassVar[tuple[str, ...]] = ("project",)
+
+    def find(self, scope: Scope, params: dict[str, Any]) -> Iterable[Match]:
+        raise NotImplementedError
+
+    def explain(self, evidence: dict, language: str = "zh-hans") -> str:
+        raise NotImplementedError
+
+    def defaults(self) -> dict[str, Any]:
+        return {name: canonical(t.default) for name, t in self.thresholds.items()}
+
+    def params(self, stored: dict[str, Any]) -> dict[str, Any]:
+        """Stored thresholds cleaned into their types (defaults for anything missing)."""
+        values = {}
+        for name, threshold in self.thresholds.items():
+            values[name] = threshold.clean(stored.get(name, threshold.default))
+        return values
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def register(cls: type[Rule]) -> type[Rule]:
+    if cls.code in REGISTRY:
+        raise ValueError(f"rule {cls.code} registered twice")
+    REGISTRY[cls.code] = cls()
+    return cls
+
+
+def all_rules() -> list[Rule]:
+    from . import load_all  # noqa: F401  (import the category modules)
+
+    return [REGISTRY[code] for code in sorted(REGISTRY)]
+
+
+def get_rule(code: str) -> Rule:
+    all_rules()
+    return REGISTRY[code]

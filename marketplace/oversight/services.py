@@ -1,0 +1,245 @@
+"""Running the monitoring rules, rule settings, and regulators' decisions on flags."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from marketplace.accounts.models import Membership, Role, User
+from marketplace.core.audit import audit_record, canonical
+from marketplace.core.errors import DomainError, NotAllowed
+
+from .models import Flag, MonitorRun, RuleSetting, RuleSettingVersion
+from .rules.base import Match, Rule, Scope, all_rules, get_rule
+
+F = Flag.Status
+MAX_WEIGHT = 100
+
+
+def setting_for(rule: Rule) -> RuleSetting:
+    """The rule's stored settings, created from its defaults the first time."""
+    setting = RuleSetting.objects.filter(code=rule.code).first()
+    if setting is None:
+        with transaction.atomic():
+            setting, created = RuleSetting.objects.get_or_create(
+                code=rule.code, defaults={"weight": rule.default_weight, "thresholds": rule.defaults()}
+            )
+            if created:
+                RuleSettingVersion.objects.create(
+                    setting=setting,
+                    version=1,
+                    enabled=True,
+                    weight=setting.weight,
+                    thresholds=setting.thresholds,
+                    note="defaults",
+                    changed_at=timezone.now(),
+                )
+    return setting
+
+
+def _existing_flags(rule: Rule, scope: Scope) -> dict[tuple[str, int, str], Flag]:
+    flags = Flag.objects.filter(rule=rule.code)
+    if not scope.full:
+        condition = Q(pk__in=[])
+        if scope.project_ids is not None:
+            condition |= Q(project_id__in=scope.project_ids)
+        if scope.intermediary_ids is not None:
+            condition |= Q(intermediary_id__in=scope.intermediary_ids)
+        flags = flags.filter(condition)
+    return {(f.subject_type, f.subject_id, f.fingerprint): f for f in flags}
+
+
+@transaction.atomic
+def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match]) -> dict[str, int]:
+    """Upsert the matches as flags; resolve open flags in scope whose condition has gone."""
+    now = timezone.now()
+    existing = _existing_flags(rule, scope)
+    seen: set[tuple[str, int, str]] = set()
+    new: list[Flag] = []
+    changed: list[Flag] = []
+    reopened = 0
+    for match in matches:
+        key = (match.subject_type, match.subject_id, match.fingerprint(rule.code))
+        if key in seen:
+            continue
+        seen.add(key)
+        evidence = canonical(match.evidence)
+        flag = existing.get(key)
+        if flag is None:
+            new.append(
+                Flag(
+                    rule=rule.code,
+                    category=rule.category,
+                    subject_type=match.subject_type,
+                    subject_id=match.subject_id,
+                    fingerprint=key[2],
+                    evidence=evidence,
+                    weight=setting.weight,
+                    rule_version=setting.version,
+                    project_id=match.project_id,
+                    intermediary_id=match.intermediary_id,
+                    owner_id=match.owner_id,
+                    department_id=match.department_id,
+                    first_seen=now,
+                    last_seen=now,
+                )
+            )
+            continue
+        flag.evidence = evidence
+        flag.last_seen = now
+        flag.weight = setting.weight
+        flag.rule_version = setting.version
+        if flag.status == F.RESOLVED:
+            flag.status = F.OPEN
+            flag.resolved_at = None
+            reopened += 1
+        changed.append(flag)
+    Flag.objects.bulk_create(new, batch_size=1000)
+    Flag.objects.bulk_update(
+        changed, ["evidence", "last_seen", "weight", "rule_version", "status", "resolved_at"], batch_size=1000
+    )
+    gone = [f.pk for k, f in existing.items() if k not in seen and f.status == F.OPEN]
+    if gone:
+        Flag.objects.filter(pk__in=gone).update(status=F.RESOLVED, resolved_at=now)
+    return {"matches": len(seen), "new": len(new), "reopened": reopened, "resolved": len(gone)}
+
+
+def monitor_run(*, scope: Scope | None = None, codes: list[str] | None = None) -> MonitorRun:
+    """Run the enabled rules (all, or ``codes``) over ``scope`` (the whole market by default)."""
+    scope = scope or Scope()
+    run = MonitorRun.objects.create(
+        started_at=timezone.now(),
+        scope={"project_ids": scope.project_ids, "intermediary_ids": scope.intermediary_ids, "codes": codes},
+    )
+    summary: dict[str, Any] = {}
+    for rule in all_rules():
+        if codes and rule.code not in codes:
+            continue
+        setting = setting_for(rule)
+        if not setting.enabled:
+            continue
+        started = time.perf_counter()
+        matches = list(rule.find(scope, rule.params(setting.thresholds)))
+        counts = _apply(rule, setting, scope, matches)
+        counts["ms"] = round((time.perf_counter() - started) * 1000, 1)
+        summary[rule.code] = counts
+    run.summary = summary
+    run.finished_at = timezone.now()
+    run.save(update_fields=["summary", "finished_at"])
+    return run
+
+
+def scope_for_project(project_id: int) -> Scope:
+    """A changed project and the firms that applied to it."""
+    from marketplace.procurement.models import Application
+
+    firms = list(Application.objects.filter(project_id=project_id).values_list("intermediary_id", flat=True))
+    return Scope(project_ids=[project_id], intermediary_ids=firms)
+
+
+def scope_for_intermediary(intermediary_id: int) -> Scope:
+    """A changed firm and the projects it applied to."""
+    from marketplace.procurement.models import Application
+
+    projects = list(
+        Application.objects.filter(intermediary_id=intermediary_id).values_list("project_id", flat=True)
+    )
+    return Scope(project_ids=projects, intermediary_ids=[intermediary_id])
+
+
+# --- settings and decisions -------------------------------------------------------------------
+
+
+def _require(actor: User, role: str, message: str) -> None:
+    if not actor.is_authenticated or not Membership.objects.filter(user=actor, role=role).exists():
+        raise NotAllowed(message)
+
+
+@transaction.atomic
+def rule_settings_update(
+    *, actor: User, code: str, weight: Any, thresholds: dict[str, Any], enabled: bool = True, note: str = ""
+) -> RuleSetting:
+    """Operators edit a rule's weight and thresholds; each change is a new, kept version."""
+    _require(actor, Role.OPERATOR, _("只有平台运营人员可以修改规则参数。"))
+    try:
+        rule = get_rule(code)
+    except KeyError as exc:
+        raise DomainError(_("未知的规则：%(code)s。") % {"code": code}, field="code") from exc
+    try:
+        weight = int(str(weight))
+    except (TypeError, ValueError) as exc:
+        raise DomainError(_("权重须为0至100之间的整数。"), field="weight") from exc
+    if not 0 <= weight <= MAX_WEIGHT:
+        raise DomainError(_("权重须为0至100之间的整数。"), field="weight")
+    unknown = set(thresholds) - set(rule.thresholds)
+    if unknown:
+        raise DomainError(
+            _("未知的阈值：%(names)s。") % {"names": "、".join(sorted(unknown))}, field="thresholds"
+        )
+    cleaned = {}
+    for name, threshold in rule.thresholds.items():
+        raw = thresholds.get(name, threshold.default)
+        try:
+            cleaned[name] = canonical(threshold.clean(raw))
+        except ValueError as exc:
+            label = threshold.label_zh or name
+            raise DomainError(
+                _("阈值“%(label)s”无效：%(error)s。") % {"label": label, "error": exc}, field=name
+            ) from exc
+    setting = setting_for(rule)
+    setting = RuleSetting.objects.select_for_update().get(pk=setting.pk)
+    before = {"enabled": setting.enabled, "weight": setting.weight, "thresholds": setting.thresholds}
+    setting.enabled = enabled
+    setting.weight = weight
+    setting.thresholds = cleaned
+    setting.version += 1
+    setting.save()
+    RuleSettingVersion.objects.create(
+        setting=setting,
+        version=setting.version,
+        enabled=enabled,
+        weight=weight,
+        thresholds=cleaned,
+        note=(note or "").strip()[:300],
+        changed_by=actor,
+        changed_at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="rule.settings",
+        obj=setting,
+        before=before,
+        after={"enabled": enabled, "weight": weight, "thresholds": cleaned, "version": setting.version},
+    )
+    return setting
+
+
+@transaction.atomic
+def flag_decide(*, actor: User, flag: Flag, confirm: bool, reason: str) -> Flag:
+    """A regulator confirms or dismisses a flag, always with a reason."""
+    _require(actor, Role.REGULATOR, _("只有监管人员可以核查风险提示。"))
+    flag = Flag.objects.select_for_update().get(pk=flag.pk)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_("请填写核查意见（确认或排除都须说明理由）。"), field="reason")
+    if flag.status in (F.CONFIRMED, F.DISMISSED):
+        raise DomainError(_("该风险提示已处理。"), code="decided")
+    before = {"status": flag.status}
+    flag.status = F.CONFIRMED if confirm else F.DISMISSED
+    flag.decided_by = actor
+    flag.decided_at = timezone.now()
+    flag.decision_reason = reason
+    flag.save(update_fields=["status", "decided_by", "decided_at", "decision_reason"])
+    audit_record(
+        actor=actor,
+        action="flag.decide",
+        obj=flag,
+        before=before,
+        after={"status": flag.status, "reason": reason},
+    )
+    return flag

@@ -1,0 +1,136 @@
+from decimal import Decimal
+
+import pytest
+
+from marketplace.core.errors import DomainError, NotAllowed
+from marketplace.oversight import services
+from marketplace.oversight.models import Flag, RuleSetting, RuleSettingVersion
+from marketplace.oversight.rules.base import Scope
+from marketplace.procurement import services as procurement
+from marketplace.procurement.models import Application
+from marketplace.procurement.services import timeline
+from tests.procurement.factories import firm_user, pass_deadline, published_project
+
+pytestmark = pytest.mark.django_db
+
+
+def _single_applicant_round():
+    project = published_project(funding_source="private")
+    firm, user = firm_user(project.service_type)
+    procurement.application_submit(actor=user, project=project, quote=Decimal("70000"))
+    pass_deadline(project)
+    timeline.tick()
+    project.refresh_from_db()
+    return project, firm
+
+
+def test_a_rule_match_becomes_one_open_flag_with_its_evidence():
+    project, _firm = _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    flag = Flag.objects.get(rule="CO01")
+    assert flag.status == Flag.Status.OPEN and flag.project == project
+    assert flag.evidence == {"project": project.public_number, "method": "lowest_price", "valid": 1}
+
+
+def test_rerunning_the_rules_never_duplicates_a_flag():
+    _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    run = services.monitor_run(codes=["CO01"])
+    assert Flag.objects.filter(rule="CO01").count() == 1
+    assert run.summary["CO01"]["new"] == 0
+
+
+def test_a_flag_whose_condition_has_gone_is_resolved_not_deleted():
+    project, _firm = _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    Application.objects.filter(project=project).update(state="disqualified")
+    run = services.monitor_run(scope=services.scope_for_project(project.pk), codes=["CO01"])
+    flag = Flag.objects.get(rule="CO01")
+    assert flag.status == Flag.Status.RESOLVED and flag.resolved_at is not None
+    assert run.summary["CO01"]["resolved"] == 1
+
+
+def test_a_resolved_flag_reopens_when_its_condition_returns():
+    project, _firm = _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    Application.objects.filter(project=project).update(state="disqualified")
+    services.monitor_run(codes=["CO01"])
+    Application.objects.filter(project=project).update(state="valid")
+    services.monitor_run(codes=["CO01"])
+    assert Flag.objects.get(rule="CO01").status == Flag.Status.OPEN
+
+
+def test_a_scoped_run_leaves_flags_of_other_projects_alone():
+    first, _ = _single_applicant_round()
+    second, _ = _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    Application.objects.filter(project=first).update(state="disqualified")
+    services.monitor_run(scope=Scope(project_ids=[second.pk]), codes=["CO01"])
+    assert Flag.objects.filter(status=Flag.Status.OPEN).count() == 2
+
+
+def test_operators_change_thresholds_as_a_new_version(personas):
+    services.rule_settings_update(actor=personas.operator, code="CO01", weight=8, thresholds={"max_valid": 2})
+    setting = RuleSetting.objects.get(code="CO01")
+    assert setting.version == 2 and setting.weight == 8 and setting.thresholds == {"max_valid": 2}
+    assert RuleSettingVersion.objects.filter(setting=setting).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("weight", "thresholds", "field"),
+    [
+        ("heavy", {}, "weight"),
+        (500, {}, "weight"),
+        (5, {"max_valid": "two"}, "max_valid"),
+        (5, {"max_valid": 99}, "max_valid"),
+        (5, {"max_valid": 1.5}, "max_valid"),
+        (5, {"unknown": 1}, "thresholds"),
+    ],
+)
+def test_bad_thresholds_are_refused_and_nothing_changes(personas, weight, thresholds, field):
+    with pytest.raises(DomainError) as exc:
+        services.rule_settings_update(
+            actor=personas.operator, code="CO01", weight=weight, thresholds=thresholds
+        )
+    assert exc.value.field == field
+    assert not RuleSetting.objects.filter(code="CO01", version__gt=1).exists()
+
+
+def test_only_operators_change_rule_settings(personas):
+    for user in (personas.regulator, personas.owner, personas.intermediary):
+        with pytest.raises(NotAllowed):
+            services.rule_settings_update(actor=user, code="CO01", weight=1, thresholds={})
+
+
+def test_a_regulator_dismisses_a_flag_only_with_a_reason(personas):
+    _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    flag = Flag.objects.get()
+    with pytest.raises(DomainError):
+        services.flag_decide(actor=personas.regulator, flag=flag, confirm=False, reason=" ")
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.OPEN
+    services.flag_decide(
+        actor=personas.regulator, flag=flag, confirm=False, reason="业主为私营企业，仅一家报名属实"
+    )
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.DISMISSED and flag.decision_reason
+
+
+def test_a_dismissed_flag_stays_dismissed_on_rerun(personas):
+    _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    flag = Flag.objects.get()
+    services.flag_decide(actor=personas.regulator, flag=flag, confirm=False, reason="已核实")
+    services.monitor_run(codes=["CO01"])
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.DISMISSED
+
+
+def test_only_regulators_decide_flags(personas):
+    _single_applicant_round()
+    services.monitor_run(codes=["CO01"])
+    flag = Flag.objects.get()
+    for user in (personas.operator, personas.owner, personas.intermediary):
+        with pytest.raises(NotAllowed):
+            services.flag_decide(actor=user, flag=flag, confirm=True, reason="x")
