@@ -61,4 +61,6 @@ urlpatterns = [
     ),
     # Procurement
     path("", include("marketplace.procurement.api_urls")),
+    # Oversight intake (approval systems)
+    path("", include("marketplace.oversight.api_urls")),
 ]

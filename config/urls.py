@@ -14,6 +14,7 @@ urlpatterns = [
     path("services/", include("marketplace.catalog.urls")),
     path("", include("marketplace.providers.urls")),
     path("", include("marketplace.procurement.urls")),
+    path("", include("marketplace.oversight.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin_site.urls),
 ]
