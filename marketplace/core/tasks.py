@@ -16,6 +16,8 @@ def enqueue_on_commit(task_name: str, *args) -> None:
     def send() -> None:
         from config.celery import app
 
+        if task_name not in app.tasks:  # a web process registers tasks on first use
+            app.loader.import_default_modules()
         app.signature(task_name, args=args).apply_async()
 
     transaction.on_commit(send)

@@ -52,7 +52,7 @@ from marketplace.accounts.models import Membership, Role, User
 from marketplace.catalog.models import ApprovalItem, PricingRegime, ServiceType
 from marketplace.core.workdays import add_working_days, is_working_day
 from marketplace.providers import demo as market
-from marketplace.providers.models import FeeSchedule, Intermediary, Offer
+from marketplace.providers.models import DeclaredTie, FeeSchedule, Intermediary, Offer
 
 from . import services
 from .methods import method_for
@@ -89,7 +89,6 @@ ZHONGZHENG = "枣庄市中正招标代理有限公司"
 HUACHENG = "滕州市华诚建设项目管理有限公司"
 ZHENGTAI = "山东正泰工程咨询有限公司"
 CHANGTONG = "枣庄市畅通交通规划咨询有限公司"
-HONGDA = "枣庄市宏达工程咨询有限公司"
 ANTAI = "山东安泰安全评价有限公司"
 ZHONGKUANG = "徐州中矿安全技术评价有限公司"
 ZHENGYUAN = "滕州市正源测绘有限公司"
@@ -142,8 +141,7 @@ SPECS: tuple[Spec, ...] = (
        scale=(8500, 11000), industry="83", n=(3, 4), days=30),
     _s("edu-fs-sy", "owner", "市中区实验小学综合楼项目可行性研究报告编制",
        "feasibility_study", "gov_feasibility_study", M.REFERENCE_PRICE, S.CLOSED, age=325,
-       scale=(7000, 9000), industry="83", n=(3, 3), days=25,
-       exclude=((HONGDA, "该机构已申报与市发展改革委所属事业单位存在股权关联，按规定回避。"),)),
+       scale=(7000, 9000), industry="83", n=(3, 3), days=25),
     _s("edu-cost-29", "owner", "市中区第二十九中学操场改造工程造价咨询",
        "cost_consulting", "gov_preliminary_design", M.DIRECT, S.CLOSED, age=262,
        scale=(350, 480), industry="83", n=(1, 2), days=15),
@@ -283,7 +281,7 @@ SPECS: tuple[Spec, ...] = (
     # --- 山东鲁南置业有限公司 (private) -----------------------------------------------------------
     _s("ln-survey-jsf2", "owner08", "鲁南置业·君山府项目二期房产测绘（预测绘）",
        "survey_property", "presale_permit", M.LOWEST_PRICE, S.CLOSED, age=182,
-       scale=(1500, 1950), qty=(22000, 26000), industry="70", n=(3, 4), days=12,
+       scale=(1500, 1950), qty=(22000, 26000), industry="70", n=(3, 4), days=20,
        flags={"return_delivery"}),
     _s("ln-traffic-jsf3", "owner08", "鲁南置业·君山府项目三期建设项目交通影响评价",
        "traffic_impact_assessment", "construction_planning_permit", M.LOWEST_PRICE, S.CLOSED,
@@ -291,7 +289,8 @@ SPECS: tuple[Spec, ...] = (
        flags={"single"}),
     _s("ln-design-jsf3", "owner08", "鲁南置业·君山府项目三期建设工程设计方案编制",
        "planning_scheme_design", "construction_planning_permit", M.REFERENCE_PRICE, S.IN_SERVICE,
-       scale=(38000, 45000), qty=(85000, 98000), industry="70", n=(3, 3), days=40),
+       scale=(38000, 45000), qty=(85000, 98000), industry="70", n=(3, 3), days=40,
+       flags={"amend_down"}),
     _s("ln-appraisal-fmh", "owner08", "鲁南置业·凤鸣湖商业综合体项目房地产估价",
        "real_estate_appraisal", "", M.DIRECT, S.CLOSED, age=64,
        scale=(2200, 2800), industry="", n=(1, 1), days=10),
@@ -310,8 +309,7 @@ SPECS: tuple[Spec, ...] = (
        days=30, funding="fiscal", flags={"concentration"}),
     _s("ct-sup-gm", "owner09", "枣庄市光明大道跨京沪铁路立交桥工程监理",
        "construction_supervision", "", M.SCORED_COMPARISON, S.IN_SERVICE,
-       scale=(21000, 26000), industry="48", n=(2, 2), days=240, weight=40, funding="fiscal",
-       flags={"amend_down"}),
+       scale=(21000, 26000), industry="48", n=(2, 2), days=240, weight=40, funding="fiscal"),
     _s("ct-bid-gs", "owner09", "枣庄市城区老旧供水管网改造工程招标代理",
        "bidding_agency", "", M.RANDOM_DRAW, S.CLOSED, age=64,
        scale=(6000, 7500), industry="46", n=(3, 3), days=10, funding="fiscal"),
@@ -339,7 +337,7 @@ SPECS: tuple[Spec, ...] = (
        "land_saving_evaluation", "land_pre_review_siting", M.DIRECT, S.CLOSED, age=215,
        scale=(14000, 17000), industry="59", n=(1, 1), days=20),
     _s("yh-fire-ll", "owner11", "山东运河物流园区冷链仓库建筑消防设施检测",
-       "fire_facility_testing", "fire_acceptance_filing", M.LOWEST_PRICE, S.CLOSED, age=135,
+       "fire_facility_testing", "fire_acceptance_filing", M.DIRECT, S.CLOSED, age=135,
        scale=(6000, 7500), qty=(26000, 32000), industry="59", n=(1, 1), days=8),
     _s("yh-eia-cc2", "owner11", "山东运河物流园区二期仓储项目环境影响评价",
        "eia_report", "eia_document_approval", M.RANDOM_DRAW, S.CLOSED, age=128,
@@ -384,7 +382,18 @@ QUANTITY_WORDS = {
     "元/样品": ("样品约", "个"),
     "元/宗": ("宗地约", "宗"),
 }
-EVALUATORS = ("高建华", "刘振宇", "孙丽萍", "马德军", "王海波", "李晓燕", "张立新", "陈永刚", "赵慧敏", "周文彬")
+EVALUATORS = (
+    "高建华",
+    "刘振宇",
+    "孙丽萍",
+    "马德军",
+    "王海波",
+    "李晓燕",
+    "张立新",
+    "陈永刚",
+    "赵慧敏",
+    "周文彬",
+)
 
 RETURN_NOTE = (
     "最高限价明显高于同类项目在平台公示的收费水平，且服务内容未列明结算审核的工程范围和成果要求，"
@@ -407,7 +416,9 @@ PICK_REASONS = {
     M.DIRECT: "该机构报价在限价以内，项目负责人经验丰富，服务方案满足工期要求。",
     M.CREDIT_PREFERENCE: "综合候选机构的同类项目业绩、项目负责人经验和服务方案，选定该机构。",
 }
-REPEAT_PICK_REASON = "该机构具备放射卫生技术服务资质，近年承担本院多项同类评价，熟悉本院放射诊疗设施情况，报价合理。"
+REPEAT_PICK_REASON = (
+    "该机构具备放射卫生技术服务资质，近年承担本院多项同类评价，熟悉本院放射诊疗设施情况，报价合理。"
+)
 OBJECTIONS = {
     "upheld": (
         "中选机构报名时承诺的项目负责人已于报名截止前调离该机构，不再具备担任项目负责人的条件，请予核查。",
@@ -426,7 +437,7 @@ OBJECTIONS = {
 }
 DECLINE_REASON = "拟派项目负责人因个人原因离职，本机构无法按报名承诺配备人员，自愿放弃中选资格。"
 AMEND_UP_REASON = "因道路规划调整，测绘范围增加临山路北延段约0.4公里，经双方协商相应增加测绘费用。"
-AMEND_DOWN_REASON = "立交桥引道工程调出本合同监理范围，经双方协商相应核减监理费用。"
+AMEND_DOWN_REASON = "君山府三期规划方案调整，3号商业楼调出本次设计范围，经双方协商相应核减设计费用。"
 RETURN_DELIVERY_REASON = (
     "预测绘报告中公摊面积计算未按《房产测量规范》区分应分摊与不应分摊部位，地下车库面积计算有误，"
     "请修改后重新提交。"
@@ -555,12 +566,12 @@ class Run:
 
 @dataclass
 class Plan:
-    steps: list[tuple[datetime, str, Callable[[], Any], bool]] = field(default_factory=list)
+    steps: list[tuple[datetime, str, Callable[[], Any]]] = field(default_factory=list)
     runs: list[Run] = field(default_factory=list)
     deferred: list[tuple[str, Callable[[], Any]]] = field(default_factory=list)
 
-    def add(self, at: datetime, label: str, run: Callable[[], Any], *, is_tick: bool = False) -> None:
-        self.steps.append((at, label, run, is_tick))
+    def add(self, at: datetime, label: str, run: Callable[[], Any]) -> None:
+        self.steps.append((at, label, run))
 
 
 def _working_days(start: date, end: date) -> list[date]:
@@ -613,11 +624,20 @@ class _Builder:
         self.service_types = {
             st.code: st
             for st in ServiceType.objects.prefetch_related(
-                "allowed_qualifications__qualification_type", "allowed_qualifications__standard_level", "price_bands"
+                "allowed_qualifications__qualification_type",
+                "allowed_qualifications__standard_level",
+                "price_bands",
             )
         }
         self.items = {a.code: a for a in ApprovalItem.objects.select_related("department")}
         self._load_firms()
+        # a firm that declared an affiliation with a department is excluded (回避) from its items
+        self.ties = [
+            (tie.intermediary.name, tie.department)
+            for tie in DeclaredTie.objects.filter(kind=DeclaredTie.Kind.AFFILIATED).select_related(
+                "intermediary", "department"
+            )
+        ]
 
     # -- the market ----------------------------------------------------------------------------
 
@@ -734,12 +754,20 @@ class _Builder:
             for a in allowed if spec.service == "planning_scheme_design" else allowed[:1]:
                 requirements.append((a.qualification_type, a.standard_level if rng.random() < 0.5 else None))
         exclusions = [(self.firms[name].firm, why) for name, why in spec.exclude if name in self.firms]
-        practitioners = min(2, st.standard_practitioners) if rng.random() < 0.5 else 0
+        item = self.items.get(spec.item)
+        for firm_name, department in self.ties:
+            if item is not None and item.department_id == department.pk and firm_name in self.firms:
+                why = f"该机构已申报与{department.name_zh}所属单位存在股权关联，本项目按规定回避。"
+                exclusions.append((self.firms[firm_name].firm, why))
+        fewest = min((self.firms[n].practitioners for n in spec.firms if n in self.firms), default=9)
+        practitioners = min(2, st.standard_practitioners, fewest) if rng.random() < 0.5 else 0
         weight = spec.weight or (rng.choice((30, 40, 50)) if spec.method == M.SCORED_COMPARISON else 0)
         reason = ""
         if spec.method == M.DIRECT:
             reason = (
-                HOSPITAL_DIRECT_REASON if "repeat_direct" in spec.flags else rng.choice(DIRECT_REASONS[funding])
+                HOSPITAL_DIRECT_REASON
+                if "repeat_direct" in spec.flags
+                else rng.choice(DIRECT_REASONS[funding])
             )
         content = self._content(spec, st, scale, qty)
         return Terms(
@@ -800,7 +828,7 @@ class _Builder:
         if terms.spec.method == M.DIRECT:
             limit = Decimal(settings.DIRECT_SELECTION_THRESHOLDS[terms.funding])
             if ceiling >= limit:
-                ceiling = limit - ROUND_1000
+                ceiling = (limit - ROUND_1000).quantize(Decimal("0.01"))
                 floor = min(floor, _yuan(ceiling * Decimal("0.6"), 1000, ROUND_FLOOR))
         if terms.spec.method == M.RANDOM_DRAW:
             fixed = _yuan(estimate * Decimal(str(rng.uniform(0.92, 1.0))), 1000)
@@ -846,9 +874,27 @@ class _Builder:
                 quotes[name] = min(terms.ceiling, max(quotes[name], quotes[second] + step))
             if any(quotes[n] <= quotes[second] for n in names[2:]) or quotes[second] > terms.ceiling:
                 raise Infeasible("no room for the objection story")
+        if spec.method != M.RANDOM_DRAW:  # no two firms quote the same by accident
+            planned = set(spec.firms[:2]) if "identical" in spec.flags else set()
+            seen = {quotes[n] for n in planned}
+            for name in sorted(names, key=lambda n: (quotes[n], n)):
+                if name in planned:
+                    continue
+                for _attempt in range(50):
+                    if quotes[name] not in seen:
+                        break
+                    up = quotes[name] + step
+                    quotes[name] = up if up <= terms.ceiling else quotes[name] - 2 * step
+                if quotes[name] in seen or quotes[name] < terms.floor:
+                    raise Infeasible("no room for distinct quotes")
+                seen.add(quotes[name])
         terms.quotes = quotes
         for info in terms.applicants:
-            ip = info.ip if rng.random() < 0.8 else f"10.{rng.randint(100, 250)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
+            ip = (
+                info.ip
+                if rng.random() < 0.8
+                else f"10.{rng.randint(100, 250)}.{rng.randint(0, 255)}.{rng.randint(2, 254)}"
+            )
             terms.ips[info.name] = ip
         if "shared_ip" in spec.flags:
             a, b = spec.firms[:2]
@@ -917,14 +963,15 @@ class _Builder:
         submit_at = created + timedelta(minutes=rng.randint(15, 120))
         check_at = _later(rng, submit_at, 1, 2)
         deadline_day = market.working_days_after(timezone.localdate(check_at), rng.randint(6, 8))
-        terms.deadline = _at(deadline_day, 9)
-        if spec.method == M.SCORED_COMPARISON:
+        hour, minute = rng.choice(((9, 0), (9, 0), (9, 30), (10, 0)))
+        terms.deadline = _at(deadline_day, hour, minute)
+        if spec.method == M.SCORED_COMPARISON:  # the evaluation meeting in the afternoon
             selection_day = deadline_day
-            if final == S.REGISTRATION_CLOSED:  # the evaluation meeting is still to come
+            if final == S.REGISTRATION_CLOSED:  # ... which is still to come
                 selection_day = market.working_days_after(deadline_day, 2)
             terms.selection_time = _at(selection_day, 14, 30)
         else:
-            terms.selection_time = _at(deadline_day, 9, 30)
+            terms.selection_time = terms.deadline + timedelta(minutes=30)
         pool = self._pool(terms, check_at, deadline_day)
         if parent is None:  # a relaunch copies the terms
             self._band(terms, pool, check_at, rng)
@@ -944,12 +991,21 @@ class _Builder:
             terms.applicants = fixed + extra
         if len(terms.applicants) < min(count, low) and final not in (S.DRAFT, S.UNDER_CHECK, S.RETURNED):
             raise Infeasible("too few firms in the market then")
-        succeeds = final not in (S.DRAFT, S.UNDER_CHECK, S.RETURNED, S.FAILED, S.CANCELLED, S.PUBLISHED) and not (
-            final == S.RELAUNCHED and "decline" not in spec.flags
-        )
+        succeeds = final not in (
+            S.DRAFT,
+            S.UNDER_CHECK,
+            S.RETURNED,
+            S.FAILED,
+            S.CANCELLED,
+            S.PUBLISHED,
+        ) and not (final == S.RELAUNCHED and "decline" not in spec.flags)
         if succeeds and len(terms.applicants) < needed:
             raise Infeasible("too few applicants for the method")
-        if spec.method == M.DIRECT and spec.favourite and not any(i.name == spec.favourite for i in terms.applicants):
+        if (
+            spec.method == M.DIRECT
+            and spec.favourite
+            and not any(i.name == spec.favourite for i in terms.applicants)
+        ):
             raise Infeasible("the favourite does not apply")
         self._quotes(terms, check_at, rng)
         if spec.method == M.SCORED_COMPARISON:
@@ -973,10 +1029,12 @@ class _Builder:
 
         # applications
         days = _working_days(timezone.localdate(check_at), deadline_day - timedelta(days=1))
+        if final == S.PUBLISHED:  # most of those who have applied so far; the others come later
+            days = [d for d in days if d < today] or days
         times = []
         for info in terms.applicants:
             day = rng.choice(days)
-            if rng.random() < 0.15:
+            if rng.random() < 0.15 and final != S.PUBLISHED:
                 at = _at(deadline_day, 8, rng.randint(0, 50))  # the last morning
             elif rng.random() < 0.15:
                 at = _office(rng, day, 19, 22.5)  # after hours
@@ -987,9 +1045,10 @@ class _Builder:
             times.append((at, info))
         times.sort(key=lambda pair: pair[0])
         if final == S.PUBLISHED:
+            planned = len(times)
             times = [(at, info) for at, info in times if at < now - timedelta(minutes=10)]
             terms.applicants = [info for _at_, info in times]
-            if not times or terms.deadline <= now + timedelta(hours=2):
+            if len(times) < min(2, planned) or terms.deadline <= now + timedelta(hours=2):
                 raise Infeasible("registration should still be open, with applications in")
         for at, info in times:
             plan.add(at, f"{label}: {info.name} applies", lambda info=info: self._apply(run, info))
@@ -1006,7 +1065,7 @@ class _Builder:
         valid = len(terms.applicants)
         closes_to = S.REGISTRATION_CLOSED if valid >= needed else S.FAILED
         close_at = terms.deadline + timedelta(minutes=1, seconds=rng.randint(0, 50))
-        plan.add(close_at, f"{label}: tick (close)", lambda: self._tick(run, closes_to), is_tick=True)
+        plan.add(close_at, f"{label}: tick (close)", lambda: self._tick(run, closes_to))
         if closes_to == S.FAILED:
             if final == S.FAILED:
                 return self._done(run, plan, [])
@@ -1029,7 +1088,7 @@ class _Builder:
         else:
             select_at = terms.selection_time + timedelta(minutes=1, seconds=rng.randint(0, 50))
             to = S.SELECTING if spec.method == M.CREDIT_PREFERENCE else S.SELECTED
-            plan.add(select_at, f"{label}: tick (select)", lambda: self._tick(run, to), is_tick=True)
+            plan.add(select_at, f"{label}: tick (select)", lambda: self._tick(run, to))
             result_at = select_at
             if spec.method == M.CREDIT_PREFERENCE:
                 if final == S.SELECTING:
@@ -1049,7 +1108,9 @@ class _Builder:
             if timezone.localdate(filed_at) > ends_on:
                 raise Infeasible("objection after the publicity")
             filer = terms.applicants[1].name if kind == "upheld" else ""
-            plan.add(filed_at, f"{label}: objection", lambda filer=filer, kind=kind: self._object(run, filer, kind))
+            plan.add(
+                filed_at, f"{label}: objection", lambda filer=filer, kind=kind: self._object(run, filer, kind)
+            )
             if kind == "pending":
                 if final != S.OBJECTION_PENDING:
                     raise RuntimeError(f"{spec.key}: a pending objection must be the end of the story")
@@ -1072,12 +1133,18 @@ class _Builder:
             relaunch_at = _later(rng, decline_at, 2, 4)
             self._done(run, plan, [])
             decliner = min(terms.quotes, key=lambda n: (terms.quotes[n], n))
-            self._lifecycle(spec.relaunch, seed + 1, plan, parent=run, relaunch_at=relaunch_at, not_firm=decliner)
+            self._lifecycle(
+                spec.relaunch, seed + 1, plan, parent=run, relaunch_at=relaunch_at, not_firm=decliner
+            )
             return run
 
         # contract
         public_end = _at(ends_on + timedelta(days=1), 0, rng.randint(1, 20))
-        plan.add(public_end, f"{label}: tick (publicity over)", lambda: self._tick(run, S.CONTRACTING), is_tick=True)
+        plan.add(
+            public_end,
+            f"{label}: tick (publicity over)",
+            lambda: self._tick(run, S.CONTRACTING),
+        )
         contract_due = add_working_days(ends_on, settings.CONTRACT_WORKING_DAYS)
         upload_at = _later(rng, public_end, 1, 2)
         by_firm = rng.random() < 0.3
@@ -1098,7 +1165,9 @@ class _Builder:
         ):
             if flag in spec.flags:
                 amend_at = _later(rng, confirm_at, max(1, terms.days // 4), max(1, terms.days // 3))
-                plan.add(amend_at, f"{label}: contract amended", lambda f=factor, r=reason: self._amend(run, f, r))
+                plan.add(
+                    amend_at, f"{label}: contract amended", lambda f=factor, r=reason: self._amend(run, f, r)
+                )
                 if amend_at >= now:
                     raise Infeasible("the amendment is still to come")
         if final == S.IN_SERVICE:
@@ -1107,7 +1176,9 @@ class _Builder:
         # delivery and acceptance
         returned = "return_delivery" in spec.flags
         share = rng.uniform(0.5, 0.65) if returned else rng.uniform(0.7, 0.95)
-        deliver_at = _later(rng, confirm_at, max(1, round(terms.days * share)), max(1, round(terms.days * share)))
+        deliver_at = _later(
+            rng, confirm_at, max(1, round(terms.days * share)), max(1, round(terms.days * share))
+        )
         plan.add(deliver_at, f"{label}: delivery", lambda: self._deliver(run, first=True))
         last_delivery = deliver_at
         if returned:
@@ -1132,9 +1203,7 @@ class _Builder:
 
         # ratings
         owner_rates_at = _later(rng, accept_at, 0, 4)
-        order = sorted(
-            [(owner_rates_at, True), (firm_rates_at, False)], key=lambda pair: pair[0]
-        )
+        order = sorted([(owner_rates_at, True), (firm_rates_at, False)], key=lambda pair: pair[0])
         (first_at, first_owner), (second_at, second_owner) = order
         plan.add(first_at, f"{label}: rating", lambda o=first_owner: self._rate(run, owner_side=o))
         if final == S.RATED:
@@ -1142,7 +1211,7 @@ class _Builder:
             return self._done(run, plan, [])
         plan.add(second_at, f"{label}: rating", lambda o=second_owner: self._rate(run, owner_side=o))
         close_at = second_at + timedelta(minutes=1, seconds=rng.randint(0, 50))
-        plan.add(close_at, f"{label}: tick (close)", lambda: self._tick(run, S.CLOSED), is_tick=True)
+        plan.add(close_at, f"{label}: tick (close)", lambda: self._tick(run, S.CLOSED))
         if "dispute" in spec.flags:
             dispute_at = _later(rng, owner_rates_at, 1, 3)
             plan.add(dispute_at, f"{label}: rating disputed", lambda: self._dispute(run))
@@ -1229,7 +1298,9 @@ class _Builder:
     def _record_scores(self, run: Run) -> None:
         valid = {
             a.intermediary.name: a
-            for a in run.project.applications.filter(state=Application.State.VALID).select_related("intermediary")
+            for a in run.project.applications.filter(state=Application.State.VALID).select_related(
+                "intermediary"
+            )
         }
         rows = [
             (valid[name], evaluator, score)
@@ -1253,7 +1324,9 @@ class _Builder:
             choice = next((by_uscc[k] for k in short if by_uscc[k].intermediary.name == spec.favourite), None)
             choice = choice or by_uscc[short[0]]
         else:
-            choice = valid.get(spec.favourite) or min(valid.values(), key=lambda a: (run.terms.quotes[a.intermediary.name], a.pk))
+            choice = valid.get(spec.favourite) or min(
+                valid.values(), key=lambda a: (run.terms.quotes[a.intermediary.name], a.pk)
+            )
         reason = REPEAT_PICK_REASON if "repeat_direct" in spec.flags else PICK_REASONS[spec.method]
         services.selection_pick(actor=run.owner_user, project=project, application=choice, reason=reason)
 
@@ -1273,7 +1346,9 @@ class _Builder:
 
     def _decline(self, run: Run) -> None:
         winner = run.winner().intermediary
-        services.winner_decline(actor=self.firms[winner.name].user, project=run.project, reason=DECLINE_REASON)
+        services.winner_decline(
+            actor=self.firms[winner.name].user, project=run.project, reason=DECLINE_REASON
+        )
 
     def _winner_user(self, run: Run) -> User:
         return self.firms[run.winner().intermediary.name].user
@@ -1309,7 +1384,10 @@ class _Builder:
 
     def _decide(self, run: Run, *, accept: bool) -> None:
         services.delivery_decide(
-            actor=run.owner_user, project=run.project, accept=accept, reason="" if accept else RETURN_DELIVERY_REASON
+            actor=run.owner_user,
+            project=run.project,
+            accept=accept,
+            reason="" if accept else RETURN_DELIVERY_REASON,
         )
 
     def _rate(self, run: Run, *, owner_side: bool) -> None:
@@ -1326,7 +1404,10 @@ class _Builder:
         else:
             scores = {k: rng.choice((4, 5, 5)) for k in FIRM_CRITERIA}
             services.rating_submit(
-                actor=self._winner_user(run), project=run.project, scores=scores, comment=rng.choice(FIRM_COMMENTS)
+                actor=self._winner_user(run),
+                project=run.project,
+                scores=scores,
+                comment=rng.choice(FIRM_COMMENTS),
             )
 
     def _dispute(self, run: Run) -> None:
@@ -1340,7 +1421,7 @@ class _Builder:
             self.plan_spec(spec, seed)
         timeline = market.Timeline(self.now)
         last = max(at for at, *_rest in self.plan.steps)
-        for at, label, run, _is_tick in self.plan.steps:
+        for at, label, run in self.plan.steps:
             timeline.add(at, label, run)
         # the last ratings of a project that is "rated": after every other step (beat has not run since)
         at = max(last + timedelta(seconds=30), self.now - timedelta(minutes=3))
@@ -1365,13 +1446,17 @@ class _Builder:
         projects = Project.objects.filter(pk__in=[r.project.pk for r in self.plan.runs])
         self.manifest["counts"] = {
             "projects": projects.count(),
-            "by_status": dict(projects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")),
-            "by_method": dict(projects.values_list("method").annotate(n=Count("pk")).values_list("method", "n")),
+            "by_status": dict(
+                projects.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+            ),
+            "by_method": dict(
+                projects.values_list("method").annotate(n=Count("pk")).values_list("method", "n")
+            ),
             "by_status_method": {
                 (s, m): n
-                for s, m, n in projects.values_list("status", "method").annotate(n=Count("pk")).values_list(
-                    "status", "method", "n"
-                )
+                for s, m, n in projects.values_list("status", "method")
+                .annotate(n=Count("pk"))
+                .values_list("status", "method", "n")
             },
             "applications": Application.objects.filter(project__in=projects).count(),
             "sealed": Application.objects.filter(project__in=projects, quote_amount__isnull=True).count(),
@@ -1388,7 +1473,7 @@ class _Builder:
 
     def _consistency(self) -> None:
         """Nothing that beat would act on is due, and nothing open has a deadline in the past."""
-        now, today = timezone.now(), timezone.localdate()
+        now, today = self.now, self.today
         problems = []
         for p in Project.objects.filter(pk__in=[run.project.pk for run in self.plan.runs]):
             if p.status == S.PUBLISHED and p.registration_deadline <= now:
@@ -1403,7 +1488,9 @@ class _Builder:
                 problems.append(f"{p.public_number}: delivery overdue")
             if p.status == S.DELIVERED and p.acceptance_due < today:
                 problems.append(f"{p.public_number}: acceptance overdue")
-        if Application.objects.filter(project__status=S.PUBLISHED, quote_amount__isnull=False).exists():  # sealed
+        if Application.objects.filter(
+            project__status=S.PUBLISHED, quote_amount__isnull=False
+        ).exists():  # sealed
             problems.append("a quote is unsealed before the deadline")
         if problems:
             raise RuntimeError("demo procurement is not consistent with now: " + "; ".join(problems))
@@ -1441,7 +1528,10 @@ class _Builder:
             "winner": winner("gx-cost-kc"),
         }
         single = runs["ln-traffic-jsf3"]
-        planted["single_applicant_private"] = {"project": single.project.public_number, "intermediary": CHANGTONG}
+        planted["single_applicant_private"] = {
+            "project": single.project.public_number,
+            "intermediary": CHANGTONG,
+        }
         shared = runs["tz-bid-lq"]
         planted["shared_ip"] = {
             "project": shared.project.public_number,
@@ -1453,7 +1543,9 @@ class _Builder:
             "project": number("ct-survey-ls"),
             "old": str(amendment.old_amount),
             "new": str(amendment.new_amount),
-            "percent": str(((amendment.new_amount / amendment.old_amount - 1) * 100).quantize(Decimal("0.1"))),
+            "percent": str(
+                ((amendment.new_amount / amendment.old_amount - 1) * 100).quantize(Decimal("0.1"))
+            ),
         }
         draw = runs["edu-energy-tyg"]
         planted["lookalike_identical_draw"] = {
@@ -1466,12 +1558,10 @@ class _Builder:
         stories["objection_rejected"] = number("ct-cost-wsc")
         stories["objection_pending"] = number("st-fs-hn")
         stories["walkaway"] = number("tz-ssr-sg")
-        stories["relaunched"] = [
-            f"{number(k)} → {number(k + '-2')}" for k in ("yc-lsb-ll", "tz-ssr-sg")
-        ]
+        stories["relaunched"] = [f"{number(k)} → {number(k + '-2')}" for k in ("yc-lsb-ll", "tz-ssr-sg")]
         stories["returned_delivery"] = number("ln-survey-jsf2")
         stories["disputed_rating"] = number("hy-safety-dj")
-        stories["amendment_down"] = number("ct-sup-gm")
+        stories["amendment_down"] = number("ln-design-jsf3")
         stories["failed"] = number("tez-flood-sd")
         stories["cancelled"] = number("gx-traffic-rc")
 

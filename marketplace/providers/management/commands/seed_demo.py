@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.core.audit import audit_verify
+from marketplace.procurement import demo as procurement_demo
 from marketplace.providers import demo
 
 ROLE_ORDER = ("operator", "regulator", "department", "owner", "intermediary")
@@ -33,19 +34,48 @@ class Command(BaseCommand):
                 "(pass --allow-production for a demo server)."
             )
         started = time.monotonic()
+        # Seeding replays thousands of changes: scan once at the end instead of after each one.
+        settings.MONITOR_ON_CHANGE = False
         try:
             manifest = demo.seed_demo()
         except demo.DemoAlreadySeeded:
             self.stdout.write(
                 f"The demo market is there already (user “{demo.OPERATOR_USERNAME}” exists): nothing to do."
             )
+            self._seed_procurement()
+            self._monitor()
             self._print_logins([], existing=True)
             return
         except RuntimeError as exc:
             raise CommandError(str(exc)) from exc
         elapsed = time.monotonic() - started
         self._print_summary(manifest, elapsed)
+        self._seed_procurement()
+        self._monitor()
         self._print_logins(manifest["logins"])
+
+    def _monitor(self) -> None:
+        """A full scan of the monitoring rules, so regulators find the planted cases flagged."""
+        from marketplace.oversight.services import monitor_run
+
+        started = time.monotonic()
+        run = monitor_run()
+        flagged = sum(row["matches"] for row in run.summary.values())
+        self.stdout.write(
+            f"Monitoring: {len(run.summary)} rules, {flagged} findings, {time.monotonic() - started:.1f} s"
+        )
+
+    def _seed_procurement(self) -> None:
+        """The demo owners' projects (``marketplace.procurement.demo``), unless they are there."""
+        started = time.monotonic()
+        try:
+            manifest = procurement_demo.seed_procurement()
+        except procurement_demo.ProcurementAlreadySeeded:
+            self.stdout.write("The demo owners' projects are there already: nothing to do.")
+            return
+        except RuntimeError as exc:
+            raise CommandError(str(exc)) from exc
+        self._print_procurement(manifest, time.monotonic() - started)
 
     # --- output ---------------------------------------------------------------------------------
 
@@ -102,6 +132,64 @@ class Command(BaseCommand):
         w(f"  changes requested: {', '.join(r['intermediary'] for r in manifest['changes_requested'])}")
         w(f"  delisted: {', '.join(r['intermediary'] for r in manifest['delisted'])}")
         w(f"  drafts: {', '.join(manifest['drafts'])}")
+
+    def _print_procurement(self, manifest: dict, elapsed: float) -> None:
+        counts = manifest["counts"]
+        w = self.stdout.write
+        w(self.style.SUCCESS(f"Demo procurement seeded in {elapsed:.1f} s."))
+        w(
+            f"  projects {counts['projects']}, applications {counts['applications']} "
+            f"({counts['sealed']} still sealed), selections {counts['selections']}, "
+            f"contracts {counts['contracts']} (amendments {counts['amendments']}), "
+            f"deliveries {counts['deliveries']}, ratings {counts['ratings']}, objections {counts['objections']}, "
+            f"walk-aways {counts['walkaways']}, firms with a rating {counts['rated_firms']}"
+        )
+        rows = procurement_demo.summary_rows(manifest)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+        for row in rows:
+            cells = [row[0].ljust(widths[0])] + [c.rjust(widths[i]) for i, c in enumerate(row[1:-1], start=1)]
+            w("  " + "  ".join(cells) + ("  " + row[-1] if row[-1] else ""))
+        report = audit_verify()
+        w(f"  audit events {report.checked}, chain {'intact' if report.ok else 'BROKEN'}")
+        planted = manifest["planted"]
+        w("Planted cases for the procurement monitoring rules:")
+        row = planted["department_concentration"]
+        w(
+            f"  one firm, one department: {row['intermediary']} won {len(row['projects'])} projects for "
+            f"{row['department']} ({', '.join(row['projects'])})"
+        )
+        row = planted["repeated_direct"]
+        w(
+            f"  repeated direct selection: {row['owner']} → {row['intermediary']} "
+            f"({', '.join(f'{p} {a}' for p, a in zip(row['projects'], row['amounts'], strict=True))} 元; "
+            f"threshold {row['threshold']})"
+        )
+        row = planted["identical_quotes"]
+        w(
+            f"  identical lowest quotes: {row['project']} — {' = '.join(row['intermediaries'])} {row['amount']} 元 "
+            f"(the draw chose {row['winner']})"
+        )
+        row = planted["single_applicant_private"]
+        w(f"  single valid applicant (private): {row['project']} — {row['intermediary']}")
+        row = planted["shared_ip"]
+        w(f"  shared client IP: {row['project']} — {' and '.join(row['intermediaries'])} from {row['ip']}")
+        row = planted["amendment_raise"]
+        w(
+            f"  contract raised by amendment: {row['project']} — {row['old']} → {row['new']} (+{row['percent']}%)"
+        )
+        row = planted["lookalike_identical_draw"]
+        w(
+            f"  look-alike, identical quotes in a random draw (fixed price): {row['project']} — "
+            f"{len(row['intermediaries'])} firms at {row['amount']} 元"
+        )
+        stories = manifest["stories"]
+        w(
+            "  stories: "
+            + "; ".join(
+                f"{k.replace('_', ' ')} {', '.join(v) if isinstance(v, list) else v}"
+                for k, v in stories.items()
+            )
+        )
 
     def _print_logins(self, logins: list[dict], existing: bool = False) -> None:
         if existing:
