@@ -83,7 +83,7 @@ def seed_from_package(years: range | None = None) -> int:
         for year in years or range(first, last + 1):
             try:
                 holidays = chinese_calendar.get_holidays(date(year, 1, 1), date(year, 12, 31), False)
-                workdays = chinese_calendar.get_workdays(date(year, 1, 1), date(year, 12, 31), False)
+                workdays = chinese_calendar.get_workdays(date(year, 1, 1), date(year, 12, 31), True)
             except NotImplementedError:
                 continue
             rows = [

@@ -14,7 +14,7 @@ def seed(apps, schema_editor):
     for year in range(2004, 2100):
         try:
             holidays = chinese_calendar.get_holidays(date(year, 1, 1), date(year, 12, 31), False)
-            workdays = chinese_calendar.get_workdays(date(year, 1, 1), date(year, 12, 31), False)
+            workdays = chinese_calendar.get_workdays(date(year, 1, 1), date(year, 12, 31), True)
         except NotImplementedError:
             break
         rows += [CalendarDay(date=d, kind="holiday", name="法定节假日") for d in holidays if d.weekday() < 5]
