@@ -59,6 +59,13 @@ def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match])
     """Upsert the matches as flags; resolve open flags in scope whose condition has gone."""
     now = timezone.now()
     existing = _existing_flags(rule, scope)
+    in_scope = set(existing)
+    # A match may concern a flag outside the scope's flags (e.g. a firm-level finding reached
+    # from a project): load those by fingerprint too, so they are updated, never duplicated.
+    fingerprints = {m.fingerprint(rule.code) for m in matches} - {k[2] for k in existing}
+    if fingerprints:
+        for flag in Flag.objects.filter(rule=rule.code, fingerprint__in=fingerprints):
+            existing[(flag.subject_type, flag.subject_id, flag.fingerprint)] = flag
     seen: set[tuple[str, int, str]] = set()
     new: list[Flag] = []
     changed: list[Flag] = []
@@ -103,7 +110,7 @@ def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match])
     Flag.objects.bulk_update(
         changed, ["evidence", "last_seen", "weight", "rule_version", "status", "resolved_at"], batch_size=1000
     )
-    gone = [f.pk for k, f in existing.items() if k not in seen and f.status == F.OPEN]
+    gone = [f.pk for k, f in existing.items() if k in in_scope and k not in seen and f.status == F.OPEN]
     if gone:
         Flag.objects.filter(pk__in=gone).update(status=F.RESOLVED, resolved_at=now)
     return {"matches": len(seen), "new": len(new), "reopened": reopened, "resolved": len(gone)}
