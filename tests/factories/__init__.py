@@ -160,10 +160,10 @@ class IntermediaryFactory(factory.django.DjangoModelFactory):
     name = factory.LazyAttribute(lambda o: o.organisation.name)
     uscc = factory.LazyAttribute(lambda o: o.organisation.uscc)
     legal_representative = "张三"
-    address = "枣庄市市中区光明路1号"
+    address = factory.Sequence(lambda n: f"枣庄市市中区光明路{n + 1}号")
     contact_name = "李四"
-    phone = "0632-1234567"
-    email = "contact@example.cn"
+    phone = factory.Sequence(lambda n: f"0632-{3000000 + n}")
+    email = factory.Sequence(lambda n: f"firm{n}@example.cn")
     status = Intermediary.Status.LISTED
     listed_at = factory.LazyFunction(timezone.now)
 
