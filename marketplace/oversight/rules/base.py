@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from marketplace.core.audit import canonical
 
@@ -46,11 +47,12 @@ class Threshold:
                 if not parsed.is_finite():
                     raise ValueError
         except (TypeError, ValueError, ArithmeticError) as exc:
-            raise ValueError(f"expected {self.kind.__name__}") from exc
+            expected = {bool: _("须为是或否"), int: _("须为整数")}.get(self.kind, _("须为数字"))
+            raise ValueError(expected) from exc
         if self.minimum is not None and parsed < self.minimum:
-            raise ValueError(f"below the minimum {self.minimum}")
+            raise ValueError(_("不得小于 %(n)s") % {"n": self.minimum})
         if self.maximum is not None and parsed > self.maximum:
-            raise ValueError(f"above the maximum {self.maximum}")
+            raise ValueError(_("不得大于 %(n)s") % {"n": self.maximum})
         return parsed
 
 
