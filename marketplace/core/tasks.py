@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
+
+log = logging.getLogger(__name__)
 
 
 def enqueue_on_commit(task_name: str, *args) -> None:
@@ -16,8 +20,13 @@ def enqueue_on_commit(task_name: str, *args) -> None:
     def send() -> None:
         from config.celery import app
 
-        if task_name not in app.tasks:  # a web process registers tasks on first use
-            app.loader.import_default_modules()
-        app.signature(task_name, args=args).apply_async()
+        try:
+            if task_name not in app.tasks:  # a web process registers tasks on first use
+                app.loader.import_default_modules()
+            app.signature(task_name, args=args).apply_async()
+        except Exception:
+            # The change is committed; a failing follow-up (run in-process when Celery is
+            # eager) must not turn the user's request into an error. The nightly scan catches up.
+            log.exception("follow-up task %s%r failed", task_name, args)
 
     transaction.on_commit(send)
