@@ -181,7 +181,9 @@ def test_a_draft_is_visible_only_to_its_owner_and_staff(client, login, personas,
     login(client, personas.all()[persona])
     response = client.get(reverse("procurement:project", args=[project.pk]))
     assert response.status_code == (200 if persona in ("owner", "regulator", "operator") else 404)
-    assert "草稿项目" not in client.get(reverse("procurement:announcements")).content.decode().replace(",", "")
+    assert "草稿项目" not in client.get(reverse("procurement:announcements")).content.decode().replace(
+        ",", ""
+    )
 
 
 @pytest.mark.django_db
@@ -543,7 +545,11 @@ def test_regulator_sees_every_project_including_drafts(client, login, personas):
     login(client, personas.regulator)
     html = client.get(reverse("procurement:regulator-projects")).content.decode().replace(",", "")
     assert draft.public_number in html and published.public_number in html
-    html = client.get(reverse("procurement:regulator-projects"), {"status": "draft"}).content.decode().replace(",", "")
+    html = (
+        client.get(reverse("procurement:regulator-projects"), {"status": "draft"})
+        .content.decode()
+        .replace(",", "")
+    )
     assert draft.public_number in html and published.public_number not in html
 
 
@@ -561,7 +567,9 @@ def test_dispute_decision_matrix(client, login, personas, persona):
     rating.refresh_from_db()
     if persona == "regulator":
         assert response.status_code == 302 and rating.dispute_outcome == "upheld"
-        assert "评价与事实不符" not in client.get(reverse("procurement:disputes")).content.decode().replace(",", "")
+        assert "评价与事实不符" not in client.get(reverse("procurement:disputes")).content.decode().replace(
+            ",", ""
+        )
     else:
         _assert_outcome(response, _expect(persona, "regulator"))
         assert rating.dispute_outcome == ""
@@ -655,7 +663,11 @@ def test_public_status_filter_offers_no_draft_states(client):
 def test_results_filter_by_method(client):
     lowest, _ = selected_project(Method.LOWEST_PRICE)
     reference, _ = selected_project(Method.REFERENCE_PRICE)
-    html = client.get(reverse("procurement:results"), {"method": Method.REFERENCE_PRICE}).content.decode().replace(",", "")
+    html = (
+        client.get(reverse("procurement:results"), {"method": Method.REFERENCE_PRICE})
+        .content.decode()
+        .replace(",", "")
+    )
     assert reference.public_number in html and lowest.public_number not in html
 
 

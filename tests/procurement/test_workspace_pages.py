@@ -408,7 +408,9 @@ def test_manage_page_shows_only_the_actions_of_the_current_state(client, login, 
     assert published.context["actions"] == {"cancel"}
     assert draft.context["actions"] == {"edit", "submit", "cancel"}
     assert firm_view.context["actions"] == set()
-    assert reverse("procurement:manage-cancel", args=[world.project.pk]) not in firm_view.content.decode().replace(",", "")
+    assert reverse(
+        "procurement:manage-cancel", args=[world.project.pk]
+    ) not in firm_view.content.decode().replace(",", "")
 
 
 # --- posting a project ------------------------------------------------------------------------
@@ -729,7 +731,9 @@ def test_no_page_shows_a_quote_or_an_applicant_before_the_deadline(client, login
     pass_deadline(world.project)
     services.tick()
     login(client, world.personas.owner)
-    body = client.get(reverse("procurement:manage", args=[world.project.pk])).content.decode().replace(",", "")
+    body = (
+        client.get(reverse("procurement:manage", args=[world.project.pk])).content.decode().replace(",", "")
+    )
     assert "87654.32" in body and world.personas.other_firm.name in body
 
 
