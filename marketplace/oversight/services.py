@@ -36,7 +36,7 @@ def setting_for(rule: Rule) -> RuleSetting:
                     enabled=True,
                     weight=setting.weight,
                     thresholds=setting.thresholds,
-                    note="defaults",
+                    note=_("默认参数"),
                     changed_at=timezone.now(),
                 )
     return setting

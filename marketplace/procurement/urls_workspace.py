@@ -17,6 +17,7 @@ urlpatterns = [
     path(P + "relaunch/", v.manage_relaunch, name="manage-relaunch"),
     path(P + "pick/", v.manage_pick, name="manage-pick"),
     path(P + "scores/", v.manage_scores, name="manage-scores"),
+    path(P + "start/", v.manage_start, name="manage-start"),
     path(P + "objections/<int:oid>/answer/", v.manage_answer, name="manage-answer"),
     path(P + "contract/amend/", v.manage_contract_amend, name="manage-contract-amend"),
     path(P + "delivery/decide/", v.manage_delivery_decide, name="manage-delivery-decide"),

@@ -250,6 +250,8 @@ def _available(project: Project, party: sw.Party, detail: dict) -> set[str]:
             actions.add("pick")
         if status == S.REGISTRATION_CLOSED and project.method == Method.SCORED_COMPARISON:
             actions.add("scores")
+            if now >= project.selection_time:
+                actions.add("start")
         if status == S.OBJECTION_PENDING:
             actions.add("answer")
         if status == S.DELIVERED:
@@ -351,6 +353,7 @@ def _build_forms(project, party, detail, actions, overrides) -> dict:
     overrides = overrides or {}
     factories = {
         "submit": lambda: ConfirmForm(prefix="submit"),
+        "start": lambda: ConfirmForm(prefix="start"),
         "cancel": lambda: ReasonForm(prefix="cancel"),
         "relaunch": lambda: RelaunchForm(prefix="relaunch"),
         "pick": lambda: PickForm(prefix="pick", candidates=_candidates(project, detail)),
@@ -541,6 +544,22 @@ def manage_pick(request, pk: int):
             actor=request.user, project=project, application=apps[d["application"]], reason=d["reason"]
         ),
         _("已选定中介机构，结果进入公示。"),
+    )
+
+
+@require_POST
+@role_required(Role.OWNER)
+def manage_start(request, pk: int):
+    """The owner starts a due scored comparison once every valid application is scored."""
+    project = _owned(request, pk)
+    form = ConfirmForm(request.POST, prefix="start")
+    return _act(
+        request,
+        project,
+        "start",
+        form,
+        lambda d: services.selection_start(actor=request.user, project=project),
+        _("比选已完成，结果进入公示。"),
     )
 
 

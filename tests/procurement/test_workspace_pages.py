@@ -267,6 +267,7 @@ ACTIONS = {
         ["owner"],
     ),
     "scores": (lambda w: reverse("procurement:manage-scores", args=[w.project.pk]), {}, ["owner"]),
+    "start": (lambda w: reverse("procurement:manage-start", args=[w.project.pk]), {}, ["owner"]),
     "answer": (
         lambda w: reverse("procurement:manage-answer", args=[w.project.pk, _objection(w).pk]),
         {"answer-1-upheld": "1", "answer-1-answer": "成立"},
@@ -980,6 +981,32 @@ def test_scored_comparison_scores_are_recorded_through_the_page(client, login):
     services.tick()
     project.refresh_from_db()
     assert project.status == Status.SELECTED
+
+
+@pytest.mark.django_db
+def test_the_owner_starts_a_due_scored_comparison_from_the_page(client, login):
+    service_type = ServiceTypeFactory()
+    owner = owner_user()
+    project = published_project(
+        owner=owner, service_type=service_type, method="scored_comparison", price_weight=40
+    )
+    for _, user in [firm_user(service_type) for _ in range(2)]:
+        services.application_submit(actor=user, project=project, quote=Decimal("80000"), proposal="方案")
+    pass_deadline(project)
+    services.tick()
+    login(client, owner)
+    page = client.get(reverse("procurement:manage", args=[project.pk])).content.decode()
+    assert reverse("procurement:manage-start", args=[project.pk]) in page
+    refused = client.post(reverse("procurement:manage-start", args=[project.pk]), {})
+    project.refresh_from_db()
+    assert refused.status_code == 400 and project.status == Status.REGISTRATION_CLOSED  # scores missing
+    for a in project.applications.all():
+        services.scores_record(actor=owner, project=project, scores=[(a, "王工", "85")])
+
+    response = client.post(reverse("procurement:manage-start", args=[project.pk]), {})
+
+    project.refresh_from_db()
+    assert response.status_code == 302 and project.status == Status.SELECTED
 
 
 @pytest.mark.django_db
