@@ -142,17 +142,23 @@ def _rerun_data_migrations(connection) -> None:
             operation.state_forwards(migration.app_label, state)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _restore_seed_data_for_reuse_db(django_db_setup, django_db_blocker, django_db_keepdb: bool):
-    """Leave the kept test database with the data its migrations seeded.
+def _is_transactional(item) -> bool:
+    marker = item.get_closest_marker("django_db")
+    if marker is not None and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])):
+        return True
+    return bool({"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())))
 
-    ``live_server`` tests flush every table after each test, the seeded catalogue and holiday
-    calendar too. With --reuse-db (the default in pyproject) the migrations do not run again, so
-    the next run would start without that data and the tests that read it would fail.
-    """
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Transactional tests (live server, threads) end by flushing every table, the catalogue and
+    holiday calendar that the migrations seeded included. Put that data back once every fixture
+    has been torn down, so the tests after them in the same process (and the next run with
+    --reuse-db) see the database a fresh migrate leaves."""
     yield
-    from django.db import connection
+    if _is_transactional(item):
+        from django.db import connection
+        from pytest_django.plugin import blocking_manager_key
 
-    if django_db_keepdb and not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
-        with django_db_blocker.unblock():
+        with item.config.stash[blocking_manager_key].unblock():
             _rerun_data_migrations(connection)

@@ -150,6 +150,7 @@ class Requirement(models.Model):
     )
 
     class Meta:
+        ordering = ["pk"]
         constraints = [models.UniqueConstraint(fields=["project", "qualification_type"], name="req_unique")]
         verbose_name = _("资质要求")
         verbose_name_plural = _("资质要求")
