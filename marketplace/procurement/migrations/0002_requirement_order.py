@@ -4,14 +4,13 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('procurement', '0001_initial'),
+        ("procurement", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='requirement',
-            options={'ordering': ['pk'], 'verbose_name': '资质要求', 'verbose_name_plural': '资质要求'},
+            name="requirement",
+            options={"ordering": ["pk"], "verbose_name": "资质要求", "verbose_name_plural": "资质要求"},
         ),
     ]
