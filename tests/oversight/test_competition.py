@@ -763,3 +763,29 @@ def test_the_number_of_queries_does_not_grow_with_the_market(market, code):
         plant_identical(market)
         plant_lowest_disqualified(market)
     assert count_queries(code) == small <= 3
+
+
+def test_co06_ignores_a_winner_removed_by_an_upheld_objection():
+    from marketplace.oversight import services as oversight
+    from marketplace.oversight.models import Flag
+    from marketplace.procurement import services as procurement
+    from marketplace.procurement.models import Objection
+    from tests.procurement.factories import firm_user, pass_deadline, published_project
+
+    project = published_project()
+    owner = project.created_by
+    firms = [firm_user(project.service_type) for _ in range(4)]
+    for (_firm, user), quote in zip(firms, ["60000", "70000", "80000", "90000"], strict=True):
+        procurement.application_submit(actor=user, project=project, quote=Decimal(quote))
+    pass_deadline(project)
+    procurement.tick()
+    procurement.objection_file(actor=firms[1][1], project=project, text="中选机构从业人员不足")
+    procurement.objection_answer(
+        actor=owner, objection=Objection.objects.get(project=project), upheld=True, answer="经核实异议成立"
+    )
+    project.refresh_from_db()
+    assert project.selections.filter(annulled=True).exists()
+
+    oversight.monitor_run(codes=["CO06"])
+
+    assert not Flag.objects.filter(rule="CO06", project=project).exists()

@@ -810,7 +810,12 @@ class LowestQuoteDisqualified(Rule):
         award = _active_award()
         judged = Application.objects.filter(project=OuterRef("pk"), quote_amount__isnull=False)
         valid = judged.filter(state=V.VALID).order_by("quote_amount", "pk")
-        disqualified = judged.filter(state=V.DISQUALIFIED).order_by("quote_amount", "pk")
+        # A winner disqualified because an objection against it was upheld (its round annulled)
+        # was removed by due process, not by the owner: not a red flag.
+        upheld = Selection.objects.filter(annulled=True, winner=OuterRef("pk"))
+        disqualified = (
+            judged.filter(state=V.DISQUALIFIED).exclude(Exists(upheld)).order_by("quote_amount", "pk")
+        )
         rows = (
             scope.projects(Project.objects.filter(method__in=PRICE_ONLY))
             .filter(Exists(award))
