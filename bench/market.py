@@ -164,7 +164,7 @@ class _Table:
             return
         table = connection.ops.quote_name(self.model._meta.db_table)
         names = ", ".join(
-            connection.ops.quote_name(self.model._meta.get_field(n).column) for n in self._names()
+            connection.ops.quote_name(self.model._meta.get_field(n).column) for n in self.all_columns
         )
         extra = tuple(self.extra_values)
         if connection.vendor == "postgresql":
@@ -188,9 +188,6 @@ class _Table:
         self.written += len(self.rows)
         self.rows = []
 
-    def _names(self) -> list[str]:
-        return self.all_columns
-
 
 def _max_id(model: type[models.Model]) -> int:
     return model.objects.aggregate(m=models.Max("pk"))["m"] or 0
@@ -210,7 +207,8 @@ def _money(value: float) -> Decimal:
     return Decimal(max(10, int(round(value / 10.0)) * 10))
 
 
-def _usccs(rng: random.Random, prefix: str, serial_base: int) -> Callable[[int], str]:
+def _usccs(prefix: str, serial_base: int) -> Callable[[int], str]:
+    """Valid USCCs: prefix, Zaozhuang area and district, a serial, the computed check character."""
     from stdnum.cn import uscc
 
     def make(n: int) -> str:
@@ -222,12 +220,11 @@ def _usccs(rng: random.Random, prefix: str, serial_base: int) -> Callable[[int],
 
 
 class _Builder:
-    def __init__(self, firms: int, projects: int, applications: int, seed: int, log: Callable[[str], None]):
+    def __init__(self, firms: int, projects: int, applications: int, seed: int):
         self.n_firms = max(20, firms)
         self.n_projects = max(50, projects)
         self.n_applications = max(self.n_projects, applications)
         self.rng = random.Random(seed)
-        self.log = log
         self.now = timezone.now()
         self.tz = _local_tz()
         self.today = timezone.localdate(self.now)
@@ -378,9 +375,8 @@ class _Builder:
             DeclaredTie,
             ["intermediary_id", "department_id", "kind", "person_name", "ended_on", "description"],
         )
-        self.tables_parties = [orgs, users, members, firms, holders, pracs, offers, fees]
-        firm_uscc = _usccs(r, "91", 800_000_000)
-        owner_uscc = _usccs(r, "12", 700_000_000)
+        firm_uscc = _usccs("91", 800_000_000)
+        owner_uscc = _usccs("12", 700_000_000)
         self.person = 0
         categories = sorted(self.types_by_category)
         cat_weights = [
@@ -391,9 +387,7 @@ class _Builder:
         lr_people: list[tuple[int, str]] = []
         # Affiliated institutions with a USCC registered as intermediaries (RP06 look-alikes and cases).
         affiliate_firms = [a for a in self.affiliates if a["uscc"]][: max(1, self.n_firms // 5000)]
-        self.offer_of: dict[tuple[int, int], int] = {}
         self.fee_max_of: dict[tuple[int, int], Decimal] = {}
-        self.raises: dict[tuple[int, int], list[datetime]] = defaultdict(list)
         for i in range(self.n_firms):
             org_id, user_id, firm_id = orgs.new_id(), users.new_id(), firms.new_id()
             district, _code = DISTRICTS[i % len(DISTRICTS)]
@@ -499,7 +493,6 @@ class _Builder:
                     "现场踏勘、编制报告、评审修改。",
                     r.randint(10, 40),
                 )
-                self.offer_of[(firm_id, st_id)] = offer_id
                 fee_max = _money(st["base"] * 40)
                 if r.random() < 0.0005:
                     fee_max = _money(st["base"] * 0.3)  # a schedule capped below what it charges (FE02)
@@ -536,8 +529,6 @@ class _Builder:
                         "调整收费标准",
                         when,
                     )
-                    if raise_it:
-                        self.raises[(firm_id, st_id)].append(when)
                     if when <= self.now:
                         self.fee_max_of[(firm_id, st_id)] = new_max
                 if status == "listed":
@@ -653,7 +644,6 @@ class _Builder:
         self.counts["practitioners"] = pracs.written
         self.counts["offers"] = offers.written
         self.counts["fee schedule versions"] = fees.written
-        self.org_t, self.user_t, self.member_t = orgs, users, members
 
     # --- projects ------------------------------------------------------------------------------
 
@@ -1624,7 +1614,7 @@ def build_large_market(
 
     Runs outside a transaction (each COPY commits), so VACUUM ANALYZE can follow."""
     say = log or (lambda message: None)
-    builder = _Builder(firms, projects, applications, seed, say)
+    builder = _Builder(firms, projects, applications, seed)
     timings: dict[str, float] = {}
     started = time.perf_counter()
     for phase in ("load_catalog", "build_parties", "build_projects", "build_staff", "finish"):
