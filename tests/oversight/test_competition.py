@@ -23,7 +23,7 @@ from marketplace.core.validators import id_hash
 from marketplace.oversight import services
 from marketplace.oversight.models import Flag
 from marketplace.oversight.rules.base import Scope, get_rule
-from marketplace.oversight.rules.competition import quantile
+from marketplace.oversight.rules.stats import quantile
 from marketplace.procurement.models import Application, Project, Selection
 from marketplace.providers.models import Shareholder
 from tests.factories import (

@@ -23,7 +23,8 @@ from marketplace.catalog.models import PricingRegime
 from marketplace.oversight import services
 from marketplace.oversight.models import Flag
 from marketplace.oversight.rules.base import Scope, get_rule
-from marketplace.oversight.rules.fees import fences, quantile_r8
+from marketplace.oversight.rules.fees import fences
+from marketplace.oversight.rules.stats import quantile_r8
 from marketplace.procurement.models import Amendment, Application, Contract, Delivery, Project, Selection
 from marketplace.providers.models import FeeSchedule
 from tests.factories import (

@@ -12,10 +12,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from fractions import Fraction
 from typing import Any
 
 from django.db import connection
@@ -27,6 +25,7 @@ from marketplace.providers.models import Intermediary, Shareholder
 
 from ..models import Category
 from .base import Match, Rule, Scope, Threshold, register
+from .stats import Fences, quantile
 
 SELECTED_OR_LATER = [
     "selected",
@@ -119,41 +118,8 @@ def _active_award(project_ref: str = "pk") -> QuerySet:
     ).order_by("-round")
 
 
-def quantile(values: Iterable[Decimal | int], tau: Decimal | str) -> Decimal:
-    """The ``tau`` quantile as the Cardinal tool estimates it (statrs: Hyndman and Fan type 8,
-    median-unbiased), computed exactly."""
-    data = sorted(Decimal(v) for v in values)
-    n = len(data)
-    if not n:
-        raise ValueError("no values")
-    t = Fraction(str(tau))
-    h = (n + Fraction(1, 3)) * t + Fraction(1, 3)
-    whole = int(h)
-    if whole <= 0 or t == 0:
-        return data[0]
-    if whole >= n or t == 1:
-        return data[-1]
-    low, high = data[whole - 1], data[whole]
-    part = h - whole
-    return low + (high - low) * Decimal(part.numerator) / Decimal(part.denominator)
-
-
-@dataclass(frozen=True)
-class Fences:
-    """Tukey's fences: Q1 - k IQR and Q3 + k IQR."""
-
-    q1: Decimal
-    q3: Decimal
-    lower: Decimal
-    upper: Decimal
-
-    @classmethod
-    def of(cls, values: list[Decimal], multiplier: Decimal) -> Fences:
-        q1, q3 = quantile(values, "0.25"), quantile(values, "0.75")
-        return cls(q1, q3, q1 - multiplier * (q3 - q1), q3 + multiplier * (q3 - q1))
-
-    def evidence(self) -> dict:
-        return {name: _ratio(getattr(self, name)) for name in ("q1", "q3", "lower", "upper")}
+def _fence_evidence(fences: Fences) -> dict:
+    return {name: _ratio(value) for name, value in fences.as_dict().items()}
 
 
 def _money(value: Decimal | None) -> Decimal | None:
@@ -582,7 +548,7 @@ class SecondQuoteGap(Rule):
                     "gap": _ratio(gap),
                     "direction": "close" if gap < fences.lower else "far",
                     "peers": len(peers),
-                    **fences.evidence(),
+                    **_fence_evidence(fences),
                 }
                 matches.append(_project_match(row["pk"], row["owner_id"], row["department_id"], evidence))
         return matches
@@ -1026,7 +992,7 @@ class OwnerDisqualifiesMany(Rule):
                 "share": _ratio(shares[owner]),
                 "owners": len(rows),
                 "days": params["days"],
-                **fences.evidence(),
+                **_fence_evidence(fences),
             }
             matches.append(
                 Match(
@@ -1129,7 +1095,7 @@ class CoverBidding(Rule):
                 "bids_at_percentile": _ratio(percentile),
                 "firms": len(rows),
                 "days": params["days"],
-                **fences.evidence(),
+                **_fence_evidence(fences),
             }
             matches.append(
                 Match(

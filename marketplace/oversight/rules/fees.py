@@ -8,11 +8,9 @@ so SQLite and PostgreSQL agree to the cent."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 from django.conf import settings
@@ -36,6 +34,7 @@ from marketplace.providers.models import FeeSchedule
 
 from ..models import Category
 from .base import Match, Rule, Scope, Threshold, register
+from .stats import Fences
 
 VALID = Application.State.VALID
 HUNDRED = Decimal(100)
@@ -105,34 +104,9 @@ def _project_fields(row: dict, prefix: str = "project__") -> dict[str, Any]:
     return {"owner_id": row[f"{prefix}owner_id"], "department_id": row[f"{prefix}department_id"]}
 
 
-def quantile_r8(values: list[Fraction], tau: Fraction) -> Fraction:
-    """The R-8 sample quantile of sorted ``values`` (Hyndman and Fan; statrs ``quantile``)."""
-    n = len(values)
-    h = (n + Fraction(1, 3)) * tau + Fraction(1, 3)
-    hf = math.floor(h)
-    if hf <= 0 or tau == 0:
-        return values[0]
-    if hf >= n or tau == 1:
-        return values[-1]
-    low, high = values[hf - 1], values[hf]
-    return low + (h - hf) * (high - low)
-
-
 def fences(values: list[Decimal], multiplier: Decimal) -> dict[str, Decimal]:
-    """Q1, Q3 and the Tukey fences Q1 - k·IQR and Q3 + k·IQR."""
-    ordered = sorted(Fraction(v) for v in values)
-    q1, q3 = quantile_r8(ordered, Fraction(1, 4)), quantile_r8(ordered, Fraction(3, 4))
-    k = Fraction(multiplier)
-    return {
-        "q1": _decimal(q1),
-        "q3": _decimal(q3),
-        "lower": _decimal(q1 - k * (q3 - q1)),
-        "upper": _decimal(q3 + k * (q3 - q1)),
-    }
-
-
-def _decimal(value: Fraction) -> Decimal:
-    return Decimal(value.numerator) / Decimal(value.denominator)
+    """Q1, Q3 and the Tukey fences Q1 - k·IQR and Q3 + k·IQR (see ``stats``)."""
+    return Fences.of(values, multiplier).as_dict()
 
 
 def _peer_group(row: dict) -> tuple:
