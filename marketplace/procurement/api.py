@@ -25,6 +25,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from marketplace.accounts.api import ActiveRole
 from marketplace.accounts.models import Role
 from marketplace.core.errors import NotAllowed
 from marketplace.providers.models import Intermediary
@@ -76,43 +77,29 @@ def _parse(serializer_class, data, **kwargs) -> dict[str, Any]:
 # --- permissions ------------------------------------------------------------------------------
 
 
-class _ActiveRole(permissions.BasePermission):
-    """The active membership (``request.membership``) has one of ``roles``. Anonymous users get
-    403: session authentication sends no WWW-Authenticate challenge, so DRF cannot answer 401."""
-
-    roles: tuple[str, ...] = ()
-    message = _("当前身份无权进行此操作。请切换到相应机构身份。")
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not request.user.is_authenticated:
-            return False
-        # A lazy proxy for None when the user has no active membership; getattr copes with both.
-        return getattr(getattr(request, "membership", None), "role", None) in self.roles
-
-
-class ActsAsOwner(_ActiveRole):
+class ActsAsOwner(ActiveRole):
     roles = (Role.OWNER,)
 
 
-class ActsForIntermediary(_ActiveRole):
+class ActsForIntermediary(ActiveRole):
     roles = (Role.INTERMEDIARY,)
 
 
-class ActsAsParty(_ActiveRole):
+class ActsAsParty(ActiveRole):
     """Either side of a contract; the service decides which side (if any) the user is on."""
 
     roles = (Role.OWNER, Role.INTERMEDIARY)
 
 
-class ActsAsOperator(_ActiveRole):
+class ActsAsOperator(ActiveRole):
     roles = (Role.OPERATOR,)
 
 
-class ActsAsRegulator(_ActiveRole):
+class ActsAsRegulator(ActiveRole):
     roles = (Role.REGULATOR,)
 
 
-class ActsForOrganisation(_ActiveRole):
+class ActsForOrganisation(ActiveRole):
     roles = tuple(Role.values)
 
 

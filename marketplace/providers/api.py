@@ -15,12 +15,13 @@ from django.utils.translation import gettext_lazy as _
 from django_filters.utils import translate_validation
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import generics, permissions, status
+from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from marketplace.accounts.api import ActiveRole
 from marketplace.accounts.models import Role
 from marketplace.catalog import selectors as catalog_selectors
 from marketplace.catalog.models import ServiceType
@@ -62,27 +63,16 @@ def _parse(serializer_class, data, **kwargs) -> dict[str, Any]:
 # --- permissions ------------------------------------------------------------------------------
 
 
-class _ActiveRole(permissions.BasePermission):
-    """The active membership (``request.membership``) has ``role``. Anonymous users get 403:
-    session authentication sends no WWW-Authenticate challenge, so DRF cannot answer 401."""
-
-    role: str = ""
+class _ActiveRole(ActiveRole):
     message = _("当前身份无权访问此页面。请切换到相应机构身份。")
-
-    def has_permission(self, request: Request, view) -> bool:
-        if not request.user.is_authenticated:
-            return False
-        # A proxy for None when the user has no active membership; getattr copes with both.
-        membership = getattr(request, "membership", None)
-        return getattr(membership, "role", None) == self.role
 
 
 class ActsForIntermediary(_ActiveRole):
-    role = Role.INTERMEDIARY
+    roles = (Role.INTERMEDIARY,)
 
 
 class ActsAsOperator(_ActiveRole):
-    role = Role.OPERATOR
+    roles = (Role.OPERATOR,)
 
 
 class _ActingFirmMixin:
