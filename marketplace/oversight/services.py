@@ -19,6 +19,7 @@ from .rules.base import Match, Rule, Scope, all_rules, get_rule
 
 F = Flag.Status
 MAX_WEIGHT = 100
+UPDATE_BATCH = 5000
 
 
 def setting_for(rule: Rule) -> RuleSetting:
@@ -69,6 +70,7 @@ def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match])
     seen: set[tuple[str, int, str]] = set()
     new: list[Flag] = []
     changed: list[Flag] = []
+    unchanged: list[int] = []
     reopened = 0
     for match in matches:
         key = (match.subject_type, match.subject_id, match.fingerprint(rule.code))
@@ -97,6 +99,14 @@ def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match])
                 )
             )
             continue
+        if (
+            flag.evidence == evidence
+            and flag.weight == setting.weight
+            and flag.rule_version == setting.version
+            and flag.status != F.RESOLVED
+        ):
+            unchanged.append(flag.pk)  # only seen again: one UPDATE for all of them below
+            continue
         flag.evidence = evidence
         flag.last_seen = now
         flag.weight = setting.weight
@@ -110,6 +120,8 @@ def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match])
     Flag.objects.bulk_update(
         changed, ["evidence", "last_seen", "weight", "rule_version", "status", "resolved_at"], batch_size=1000
     )
+    for start in range(0, len(unchanged), UPDATE_BATCH):
+        Flag.objects.filter(pk__in=unchanged[start : start + UPDATE_BATCH]).update(last_seen=now)
     gone = [f.pk for k, f in existing.items() if k in in_scope and k not in seen and f.status == F.OPEN]
     if gone:
         Flag.objects.filter(pk__in=gone).update(status=F.RESOLVED, resolved_at=now)
