@@ -13,6 +13,15 @@ from .errors import DomainError, ValidationFailed
 T = TypeVar("T")
 
 
+def _form_field(form: forms.Form, name: str | None) -> str | None:
+    """The form input a service's error names. A form whose inputs are named differently from
+    the service's arguments maps them with a ``service_field(name)`` method."""
+    mapper = getattr(form, "service_field", None)
+    if mapper is not None:
+        name = mapper(name)
+    return name if name in form.fields else None
+
+
 def call_service(form: forms.Form, service: Callable[..., T], **kwargs: Any) -> T | None:
     """Call ``service``; on a ``DomainError`` attach its message to ``form`` and return None."""
     try:
@@ -20,9 +29,9 @@ def call_service(form: forms.Form, service: Callable[..., T], **kwargs: Any) -> 
     except ValidationFailed as exc:
         for field, errors in exc.errors.items():
             for error in errors:
-                form.add_error(field if field in form.fields else None, error)
+                form.add_error(_form_field(form, field), error)
     except DomainError as exc:
-        form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+        form.add_error(_form_field(form, exc.field), exc.message)
     return None
 
 

@@ -4,8 +4,7 @@ selector or service, render."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from django.conf import settings
 from django.contrib import messages
@@ -18,7 +17,6 @@ from django.utils.translation import gettext_lazy
 
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.models import Role
-from marketplace.core.errors import DomainError, ValidationFailed
 from marketplace.core.views import call_service
 
 from . import intake, selectors, services
@@ -38,19 +36,6 @@ DECIDABLE = (Flag.Status.OPEN, Flag.Status.RESOLVED)
 
 def _page(request, queryset):
     return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
-
-
-def _call(form, service: Callable[..., T], **kwargs: Any) -> T | None:
-    """``call_service`` for forms whose inputs are named differently from the service's
-    arguments: ``form.service_field`` maps the field a ``DomainError`` names to an input."""
-    try:
-        return service(**kwargs)
-    except DomainError as exc:
-        errors = exc.errors if isinstance(exc, ValidationFailed) else {exc.field: [exc.message]}
-        for name, messages_ in errors.items():
-            for message in messages_:
-                form.add_error(form.service_field(name), message)
-    return None
 
 
 def _role(request) -> str | None:
@@ -166,7 +151,7 @@ def rule(request, code: str):
             raise PermissionDenied(_("只有平台运营人员可以修改规则参数。"))
         form = RuleSettingsForm(detail["rule"], request.POST)
         if form.is_valid():
-            done = _call(
+            done = call_service(
                 form,
                 services.rule_settings_update,
                 actor=request.user,
@@ -204,7 +189,7 @@ def complaint_new(request):
     if request.method == "POST":
         if form.is_valid():
             data = form.cleaned_data
-            done = _call(
+            done = call_service(
                 form,
                 intake.complaint_file,
                 actor=request.user,
