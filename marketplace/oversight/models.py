@@ -118,6 +118,8 @@ class Flag(models.Model):
             models.Index(fields=["project", "status"]),
             models.Index(fields=["intermediary", "status"]),
             models.Index(fields=["department", "status"]),
+            # The engine loads a rule's matched flags by fingerprint.
+            models.Index(fields=["rule", "fingerprint"], name="flag_rule_fingerprint"),
         ]
 
     def __str__(self) -> str:

@@ -122,6 +122,8 @@ class Project(models.Model):
             models.Index(fields=["method", "status"]),
             models.Index(fields=["owner", "status"]),
             models.Index(fields=["registration_deadline"]),
+            # FA06 looks up the platform project of each filed report's case and service type.
+            models.Index(fields=["approval_case_number", "service_type"], name="project_case_service"),
         ]
         constraints = [
             models.CheckConstraint(
