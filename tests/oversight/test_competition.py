@@ -762,7 +762,8 @@ def test_the_number_of_queries_does_not_grow_with_the_market(market, code):
         PLANTERS[code](market)
         plant_identical(market)
         plant_lowest_disqualified(market)
-    assert count_queries(code) == small <= 3
+    # CO04 and CO09 also store their peer statistics (delete and insert in a transaction).
+    assert count_queries(code) == small <= (5 if code in ("CO04", "CO09") else 3)
 
 
 def test_co06_ignores_a_winner_removed_by_an_upheld_objection():

@@ -25,7 +25,7 @@ from marketplace.providers.models import Intermediary, Shareholder
 
 from ..models import Category
 from .base import Match, Rule, Scope, Threshold, register
-from .stats import Fences, quantile
+from .stats import Fences, peer_statistics, quantile
 
 SELECTED_OR_LATER = [
     "selected",
@@ -461,6 +461,10 @@ class SharedContacts(Rule):
 # --- CO04 ---------------------------------------------------------------------------------------
 
 
+def _gap(row: dict) -> Decimal:
+    return (row["second_quote"] - row["winner_quote"]) / row["winner_quote"]
+
+
 @register
 class SecondQuoteGap(Rule):
     """CO04: in a price-only round (lowest or reference price) won by the lowest valid quote,
@@ -493,15 +497,16 @@ class SecondQuoteGap(Rule):
     }
     ocp = ("R024", "R058")
 
-    def find(self, scope: Scope, params: dict) -> list[Match]:
+    def rounds(self, projects: QuerySet) -> QuerySet:
+        """Price-only rounds won by the lowest valid quote, with both quotes."""
         award = _active_award()
         second = (
             Application.objects.filter(project=OuterRef("pk"), state=V.VALID, quote_amount__isnull=False)
             .exclude(pk=OuterRef("winner_application"))
             .order_by("quote_amount", "pk")
         )
-        rows = (
-            Project.objects.filter(method__in=PRICE_ONLY)
+        return (
+            projects.filter(method__in=PRICE_ONLY)
             .annotate(winner_application=Subquery(award.values("winner_id")[:1]))
             .filter(winner_application__isnull=False)
             .annotate(
@@ -524,33 +529,55 @@ class SecondQuoteGap(Rule):
                 "second_name",
             )
         )
-        by_type: dict[int, list[tuple[Decimal, dict]]] = defaultdict(list)
+
+    @staticmethod
+    def statistics(rows: Iterable[dict], params: dict) -> dict[str, dict]:
+        """Each service type's number of rounds and, where there are enough, the gaps' fences."""
+        gaps: dict[str, list[Decimal]] = defaultdict(list)
         for row in rows:
-            gap = (row["second_quote"] - row["winner_quote"]) / row["winner_quote"]
-            by_type[row["service_type_id"]].append((gap, row))
-        wanted = None if scope.full else set(scope.project_ids or [])
+            gaps[str(row["service_type_id"])].append(_gap(row))
+        result: dict[str, dict] = {}
+        for key, values in gaps.items():
+            result[key] = {"peers": len(values)}
+            if len(values) >= params["min_projects"]:
+                result[key].update(Fences.of(values, params["iqr_multiplier"]).as_dict())
+        return result
+
+    def find(self, scope: Scope, params: dict) -> list[Match]:
+        if scope.full:
+            rows = list(self.rounds(Project.objects.all()))
+            stats = peer_statistics(self.code, True, params, (), lambda _g: self.statistics(rows, params))
+        else:
+            rows = list(self.rounds(scope.projects(Project.objects.all())))
+
+            def compute(types: set[str]) -> dict[str, dict]:
+                peers = self.rounds(Project.objects.filter(service_type_id__in=[int(t) for t in types]))
+                return self.statistics(peers, params)
+
+            stats = peer_statistics(
+                self.code, False, params, {str(r["service_type_id"]) for r in rows}, compute
+            )
         matches = []
-        for peers in by_type.values():
-            if len(peers) < params["min_projects"]:
+        for row in rows:
+            stat = stats.get(str(row["service_type_id"])) or {}
+            if stat.get("peers", 0) < params["min_projects"]:
                 continue
-            fences = Fences.of([gap for gap, _row in peers], params["iqr_multiplier"])
-            for gap, row in peers:
-                if wanted is not None and row["pk"] not in wanted:
-                    continue
-                if fences.lower <= gap <= fences.upper:
-                    continue
-                evidence = {
-                    "project": row["public_number"],
-                    "winner": row["winner_name"],
-                    "winner_quote": _money(row["winner_quote"]),
-                    "second": row["second_name"],
-                    "second_quote": _money(row["second_quote"]),
-                    "gap": _ratio(gap),
-                    "direction": "close" if gap < fences.lower else "far",
-                    "peers": len(peers),
-                    **_fence_evidence(fences),
-                }
-                matches.append(_project_match(row["pk"], row["owner_id"], row["department_id"], evidence))
+            fences = Fences(*(Decimal(stat[k]) for k in ("q1", "q3", "lower", "upper")))
+            gap = _gap(row)
+            if fences.lower <= gap <= fences.upper:
+                continue
+            evidence = {
+                "project": row["public_number"],
+                "winner": row["winner_name"],
+                "winner_quote": _money(row["winner_quote"]),
+                "second": row["second_name"],
+                "second_quote": _money(row["second_quote"]),
+                "gap": _ratio(gap),
+                "direction": "close" if gap < fences.lower else "far",
+                "peers": stat["peers"],
+                **_fence_evidence(fences),
+            }
+            matches.append(_project_match(row["pk"], row["owner_id"], row["department_id"], evidence))
         return matches
 
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:
@@ -1054,11 +1081,11 @@ class CoverBidding(Rule):
     ocp = ("R025",)
     scopes = ("project", "intermediary")
 
-    def find(self, scope: Scope, params: dict) -> list[Match]:
-        if not scope.full and not scope.intermediary_ids:
-            return []
+    @staticmethod
+    def bidders(params: dict) -> QuerySet:
+        """Each firm's valid bids in decided price-competing rounds of the window, and its wins."""
         won = Selection.objects.filter(winner=OuterRef("pk"), annulled=False)
-        rows = list(
+        return (
             Application.objects.filter(
                 state=V.VALID,
                 project__method__in=PRICE_COMPETES,
@@ -1070,17 +1097,40 @@ class CoverBidding(Rule):
             .annotate(bids=Count("pk"), wins=Count("pk", filter=Q(won=True)))
             .order_by()
         )
+
+    @staticmethod
+    def statistics(rows: list[dict], params: dict) -> dict[str, dict]:
+        """The market's bid-count percentile and the fences of firms' win rates."""
         if not rows:
-            return []
+            return {"market": {}}
         percentile = quantile([row["bids"] for row in rows], Decimal(params["bids_percentile"]) / 100)
+        fences = Fences.of([Decimal(row["wins"]) / row["bids"] for row in rows], params["iqr_multiplier"])
+        return {"market": {"firms": len(rows), "percentile": percentile, **fences.as_dict()}}
+
+    def find(self, scope: Scope, params: dict) -> list[Match]:
+        if not scope.full and not scope.intermediary_ids:
+            return []
+        if scope.full:
+            rows = list(self.bidders(params))
+            stats = peer_statistics(self.code, True, params, (), lambda _g: self.statistics(rows, params))
+        else:
+            rows = list(self.bidders(params).filter(intermediary_id__in=scope.intermediary_ids))
+            stats = peer_statistics(
+                self.code,
+                False,
+                params,
+                {"market"},
+                lambda _g: self.statistics(list(self.bidders(params)), params),
+            )
+        market = stats.get("market") or {}
+        if not rows or not market:
+            return []
+        percentile = Decimal(market["percentile"])
+        fences = Fences(*(Decimal(market[k]) for k in ("q1", "q3", "lower", "upper")))
         rates = {row["intermediary_id"]: Decimal(row["wins"]) / row["bids"] for row in rows}
-        fences = Fences.of(list(rates.values()), params["iqr_multiplier"])
-        wanted = None if scope.full else set(scope.intermediary_ids or [])
         matches = []
         for row in rows:
             firm = row["intermediary_id"]
-            if wanted is not None and firm not in wanted:
-                continue
             if row["bids"] < percentile or row["bids"] < params["min_bids"]:
                 continue
             if not (row["wins"] == 0 or rates[firm] < fences.lower):
@@ -1093,7 +1143,7 @@ class CoverBidding(Rule):
                 "rate": _ratio(rates[firm]),
                 "percentile": params["bids_percentile"],
                 "bids_at_percentile": _ratio(percentile),
-                "firms": len(rows),
+                "firms": market["firms"],
                 "days": params["days"],
                 **_fence_evidence(fences),
             }
