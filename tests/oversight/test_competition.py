@@ -515,6 +515,21 @@ def test_co05_a_fourth_member_makes_one_larger_group_not_two_flags(market):
     assert {len(f.evidence["firms"]) for f in flags} == {4}
 
 
+def test_co05_stays_bounded_when_many_firms_enter_the_same_rounds(market, monkeypatch, caplog):
+    from marketplace.oversight.rules import competition
+
+    monkeypatch.setattr(competition, "MAX_CANDIDATES", 30)
+    crowd = market.firms(10)  # C(10, 3) = 120 groups of three would be examined, and so on
+    for winner in crowd[:4]:
+        market.round([(f, str(70000 + 1000 * i)) for i, f in enumerate(crowd)], winner=winner)
+    plant_rotation(market)
+    with caplog.at_level("WARNING", logger=competition.__name__):
+        run("CO05")
+    assert "its groups larger than 2 are not examined" in caplog.text
+    # The crowd's search stopped (reported in the log), the ring's did not.
+    assert sorted(f.subject_id for f in open_flags("CO05")) == sorted(f.pk for f in market.ring)
+
+
 def test_co05_requiring_more_rounds_clears_the_group(market):
     plant_rotation(market)
     run("CO05")

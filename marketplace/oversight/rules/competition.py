@@ -10,6 +10,7 @@ left out, windows, per-service-type peers, minimum counts) the rule's docstring 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ from marketplace.providers.models import Intermediary, Shareholder
 from ..models import Category
 from .base import Match, Rule, Scope, Threshold, register
 from .stats import Fences, peer_statistics, quantile
+
+logger = logging.getLogger(__name__)
 
 SELECTED_OR_LATER = [
     "selected",
@@ -605,6 +608,7 @@ class SecondQuoteGap(Rule):
 
 MAX_GROUP = 8  # the largest group of firms examined (keeps the search bounded in dense markets)
 MAX_LISTED = 900  # ids passed as query parameters at most (SQLite's historical limit is 999)
+MAX_CANDIDATES = 10_000  # groups of one size from one firm examined at most (bounds dense markets)
 
 
 def _frequent_groups(
@@ -622,21 +626,41 @@ def _frequent_groups(
             partners[b].add(a)
             level[frozenset((a, b))] = joint
     found = dict(level)
-    size = 2
-    while level and size < MAX_GROUP:
-        following: dict[frozenset[int], set[int]] = {}
-        for group, joint in level.items():
-            top = max(group)
-            common = set.intersection(*(partners[m] for m in group))
-            for firm in common:
-                if firm <= top:
-                    continue
-                together = joint & projects_of[firm]
-                if len(together) >= min_rounds:
-                    following[group | {firm}] = together
-        found.update(following)
-        level = following
-        size += 1
+    # Groups grow only with firms above their largest member, so each group's smallest member
+    # (its root) never changes: grow each root's groups on their own, within a budget, so that
+    # a crowd of firms entering the same rounds stops its own search and nobody else's.
+    by_root: dict[int, dict[frozenset[int], set[int]]] = defaultdict(dict)
+    for group, joint in level.items():
+        by_root[min(group)][group] = joint
+    for root, rooted in by_root.items():
+        size = 2
+        while rooted and size < MAX_GROUP:
+            following: dict[frozenset[int], set[int]] = {}
+            for group, joint in rooted.items():
+                top = max(group)
+                common = set.intersection(*(partners[m] for m in group))
+                for firm in common:
+                    if firm <= top:
+                        continue
+                    together = joint & projects_of[firm]
+                    if len(together) >= min_rounds:
+                        following[group | {firm}] = together
+                if len(following) > MAX_CANDIDATES:
+                    break
+            if len(following) > MAX_CANDIDATES:
+                # Many firms entering the same rounds (an open market, not a ring) make the
+                # number of groups explode; keep this root's groups found so far.
+                logger.warning(
+                    "CO05: more than %s groups of %s firms from firm %s; its groups larger than %s are not examined",
+                    MAX_CANDIDATES,
+                    size + 1,
+                    root,
+                    size,
+                )
+                break
+            found.update(following)
+            rooted = following
+            size += 1
     return found
 
 
@@ -685,17 +709,44 @@ class BidRotation(Rule):
             project__method__in=PRICE_COMPETES,
             project__registration_deadline__gte=_since(params["days"]),
         )
-        pairs = (
-            rounds.filter(
-                project__applications__state__in=JUDGED,
-                project__applications__intermediary_id__gt=F("intermediary_id"),
+
+        def frequent_pairs(
+            firms: list[int] | None, ordered: bool, within: bool = False
+        ) -> list[tuple[int, int]]:
+            """Pairs of firms that applied together to ``min_rounds`` rounds (one side among
+            ``firms`` if given, both if ``within``; each pair once if ``ordered``)."""
+            # One filter() call, so that every condition is on the same partner application.
+            partner = Q(project__applications__state__in=JUDGED)
+            if ordered:
+                partner &= Q(project__applications__intermediary_id__gt=F("intermediary_id"))
+            else:
+                partner &= Q(project__applications__intermediary_id__gt=F("intermediary_id")) | Q(
+                    project__applications__intermediary_id__lt=F("intermediary_id")
+                )
+            if within:
+                partner &= Q(project__applications__intermediary_id__in=firms)
+            together = rounds.filter(partner)
+            if firms is not None:
+                together = together.filter(intermediary_id__in=firms)
+            rows = (
+                together.values("intermediary_id", partner=F("project__applications__intermediary_id"))
+                .annotate(together=Count("project_id", distinct=True))
+                .filter(together__gte=params["min_rounds"])
+                .order_by()
             )
-            .values("intermediary_id", partner=F("project__applications__intermediary_id"))
-            .annotate(together=Count("project_id", distinct=True))
-            .filter(together__gte=params["min_rounds"])
-            .order_by()
-        )
-        pair_list = [(row["intermediary_id"], row["partner"]) for row in pairs]
+            return [(row["intermediary_id"], row["partner"]) for row in rows]
+
+        if scope.full:
+            pair_list = frequent_pairs(None, ordered=True)
+        else:
+            # A group with a scoped firm lies within that firm and its frequent partners (every
+            # member co-bids with every other), so only their pairs are needed.
+            around = frequent_pairs(sorted(scope.intermediary_ids or []), ordered=False)
+            neighbourhood = sorted({firm for pair in around for firm in pair})
+            if not around or len(neighbourhood) > MAX_LISTED:
+                pair_list = frequent_pairs(None, ordered=True) if around else []
+            else:
+                pair_list = frequent_pairs(neighbourhood, ordered=True, within=True)
         if not pair_list:
             return []
         firms = {firm for pair in pair_list for firm in pair}
