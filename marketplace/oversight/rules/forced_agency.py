@@ -95,6 +95,23 @@ def _scoped(scope: Scope, matches: list[Match]) -> list[Match]:
     return [m for m in matches if _keep(scope, m)]
 
 
+def _union_scope(scope: Scope, queryset: QuerySet, project_field: str, firm_field: str) -> QuerySet:
+    """``queryset`` limited to rows about a scoped project or a scoped firm, as two indexed
+    lookups (an ``OR`` across a join makes PostgreSQL read whole tables)."""
+    if scope.full:
+        return queryset
+    ids = set()
+    if scope.project_ids:
+        ids |= set(
+            queryset.filter(**{f"{project_field}__in": scope.project_ids}).values_list("pk", flat=True)
+        )
+    if scope.intermediary_ids:
+        ids |= set(
+            queryset.filter(**{f"{firm_field}__in": scope.intermediary_ids}).values_list("pk", flat=True)
+        )
+    return queryset.filter(pk__in=sorted(ids))
+
+
 def _awards() -> QuerySet:
     return Selection.objects.filter(annulled=False, winner__isnull=False)
 
@@ -164,8 +181,12 @@ def _repeated_picks(
     picks = _awards().filter(method__in=methods)
     if rivals_only:
         picks = picks.filter(_had_rivals())
+    counted = picks
+    if not scope.full:
+        # The window is per owner and firm, so leaving other firms out changes no count.
+        counted = picks.filter(winner__intermediary_id__in=scope.intermediary_ids or [])
     ends = (
-        picks.annotate(n=_trailing_count(days, "project__owner_id", "winner__intermediary_id"))
+        counted.annotate(n=_trailing_count(days, "project__owner_id", "winner__intermediary_id"))
         .filter(n__gte=count)
         .order_by()
         .values_list("project__owner_id", "winner__intermediary_id", "performed_at", "n")
@@ -302,8 +323,9 @@ class DirectSelectionAboveThreshold(Rule):
                 Q(winner__quote_amount__gte=limit) | Q(project__contract__amount__gte=limit)
             )
         rows = (
-            scope.projects_or_firms(_awards(), "project_id", "winner__intermediary_id")
-            .filter(method=Method.DIRECT)
+            _union_scope(
+                scope, _awards().filter(method=Method.DIRECT), "project_id", "winner__intermediary_id"
+            )
             .filter(over)
             .values(
                 "project_id",
@@ -456,10 +478,21 @@ class DepartmentShareConcentration(Rule):
         days, share = params["days"], params["share"]
         awards = _awards().filter(project__approval_item__isnull=False).filter(_had_rivals())
         department = "project__approval_item__department_id"
+        counted = awards
+        if not scope.full:
+            # The windows are per department: only the departments the scope's firms won in
+            # matter, and leaving the others out changes no count.
+            counted = awards.filter(
+                **{
+                    f"{department}__in": awards.filter(
+                        winner__intermediary_id__in=scope.intermediary_ids or []
+                    ).values(department)
+                }
+            )
         # Window functions over the whole market (a scope filter before them would change the
         # counts): the department's awards and the firm's in the days ending at each award.
         ends = (
-            awards.annotate(
+            counted.annotate(
                 total=_trailing_count(days, department),
                 won=_trailing_count(days, department, "winner__intermediary_id"),
             )
@@ -754,23 +787,19 @@ class RelaunchedUntilWon(Rule):
     ocp = ()
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        matches = self._chains(params["relaunches"])
+        matches = self._chains(params["relaunches"], scope)
         if params["annulled_reassignment"]:
-            matches += self._annulments()
+            matches += self._annulments(scope)
         return _scoped(scope, matches)
 
-    def _chains(self, minimum: int) -> list[Match]:
-        members = {
-            row["pk"]: row
-            for row in Project.objects.filter(
-                Q(relaunch_of__isnull=False) | Exists(Project.objects.filter(relaunch_of_id=OuterRef("pk")))
-            ).values("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
-        }
-        winners = (
-            _awards()
-            .filter(project__relaunch_of__isnull=False)
-            .order_by("project_id", "round")
-            .values(
+    def _chains(self, minimum: int, scope: Scope) -> list[Match]:
+        winners = list(
+            _union_scope(
+                scope,
+                _awards().filter(project__relaunch_of__isnull=False).order_by("project_id", "round"),
+                "project_id",
+                "winner__intermediary_id",
+            ).values(
                 "project_id",
                 "project__owner_id",
                 "project__department_id",
@@ -778,6 +807,14 @@ class RelaunchedUntilWon(Rule):
                 "winner__intermediary__name",
             )
         )
+        if not winners:
+            return []
+        members = {
+            row["pk"]: row
+            for row in Project.objects.filter(
+                Q(relaunch_of__isnull=False) | Exists(Project.objects.filter(relaunch_of_id=OuterRef("pk")))
+            ).values("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
+        }
         matches = []
         for win in winners:
             chain = []
@@ -815,16 +852,24 @@ class RelaunchedUntilWon(Rule):
             )
         return matches
 
-    def _annulments(self) -> list[Match]:
+    def _annulments(self, scope: Scope) -> list[Match]:
         later = (
             _awards()
             .filter(project_id=OuterRef("project_id"), round__gt=OuterRef("round"))
             .order_by("-round")
         )
-        # Annulments are rare: read them all; ``find`` keeps those in scope.
+        annulled = Selection.objects.filter(annulled=True, winner__isnull=False)
+        if not scope.full:
+            # The new winner may be a scoped firm whose project is not in scope: keep the
+            # annulments of the scoped projects and of every project a scoped firm won.
+            won = (
+                _awards()
+                .filter(winner__intermediary_id__in=scope.intermediary_ids or [])
+                .values("project_id")
+            )
+            annulled = annulled.filter(Q(project_id__in=scope.project_ids or []) | Q(project_id__in=won))
         rows = (
-            Selection.objects.filter(annulled=True, winner__isnull=False)
-            .annotate(
+            annulled.annotate(
                 new_round=Subquery(later.values("round")[:1]),
                 new_firm_id=Subquery(later.values("winner__intermediary_id")[:1]),
                 new_firm=Subquery(later.values("winner__intermediary__name")[:1]),
