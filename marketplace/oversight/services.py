@@ -17,7 +17,7 @@ from marketplace.core.audit import audit_record, canonical
 from marketplace.core.errors import DomainError, NotAllowed
 
 from .models import Flag, MonitorRun, RuleSetting, RuleSettingVersion
-from .rules.base import Match, Rule, Scope, all_rules, get_rule
+from .rules.base import FIRM, PHASE_OF_STATUS, Match, Rule, Scope, all_rules, get_rule
 
 F = Flag.Status
 MAX_WEIGHT = 100
@@ -57,13 +57,20 @@ def _settings(rules: list[Rule]) -> dict[str, RuleSetting]:
 def _triggered(rule: Rule, scope: Scope) -> bool:
     """Whether a per-change run over ``scope`` concerns the rule: a rule runs on the changes its
     ``scopes`` name (a changed project, a changed firm), and a rule with none runs only in full
-    scans."""
+    scans. Where the run knows what changed (``scope.event``), only the rules that read it run:
+    a project's new phase (``Rule.phases``) or a firm's own records (``Rule.firm_records``)."""
     if scope.full:
         return True
     kinds = {"project"} if scope.project_ids else set()
     if scope.intermediary_ids:
         kinds.add("intermediary")
-    return bool(kinds & set(rule.scopes))
+    if not kinds & set(rule.scopes):
+        return False
+    if scope.event is None:
+        return True
+    if scope.event == FIRM:
+        return rule.firm_records
+    return rule.phases is None or scope.event in rule.phases
 
 
 def _scoped_flags(scope: Scope) -> dict[str, list[Flag]]:
@@ -202,22 +209,25 @@ def _rule_flags(rule: Rule) -> QuerySet:
     return Flag.objects.filter(rule=rule.code)
 
 
-def scope_for_project(project_id: int) -> Scope:
-    """A changed project and the firms that applied to it."""
+def scope_for_project(project_id: int, status: str | None = None) -> Scope:
+    """A changed project and the firms that applied to it; ``status``, the status it moved to,
+    tells which rules the change concerns (none: all of them)."""
     from marketplace.procurement.models import Application
 
     firms = list(Application.objects.filter(project_id=project_id).values_list("intermediary_id", flat=True))
-    return Scope(project_ids=[project_id], intermediary_ids=firms)
+    return Scope(project_ids=[project_id], intermediary_ids=firms, event=PHASE_OF_STATUS.get(status or ""))
 
 
-def scope_for_intermediary(intermediary_id: int) -> Scope:
-    """A changed firm and the projects it applied to."""
+def scope_for_intermediary(intermediary_id: int, *, records: bool = False) -> Scope:
+    """A changed firm and the projects it applied to; ``records`` when the change was to the
+    firm's own records (profile, people, ties, fee schedules, filed reports), so that only the
+    rules reading them run."""
     from marketplace.procurement.models import Application
 
     projects = list(
         Application.objects.filter(intermediary_id=intermediary_id).values_list("project_id", flat=True)
     )
-    return Scope(project_ids=projects, intermediary_ids=[intermediary_id])
+    return Scope(project_ids=projects, intermediary_ids=[intermediary_id], event=FIRM if records else None)
 
 
 # --- settings and decisions -------------------------------------------------------------------

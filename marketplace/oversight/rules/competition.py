@@ -25,7 +25,7 @@ from marketplace.procurement.models import Application, Method, Project, Selecti
 from marketplace.providers.models import Intermediary, Shareholder
 
 from ..models import Category
-from .base import Match, Rule, Scope, Threshold, register
+from .base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
 from .stats import Fences, peer_statistics, quantile
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,7 @@ class SingleValidApplicant(Rule):
     requirements or bidders kept away. Evidence: the project, its method and the one applicant."""
 
     code = "CO01"
+    phases = frozenset({COMPETITION, AWARD})
     category = Category.COMPETITION
     title_zh = "仅一家有效报名"
     title_en = "Single valid applicant"
@@ -184,6 +185,7 @@ class IdenticalQuotes(Rule):
     with the firms that quoted it."""
 
     code = "CO02"
+    phases = frozenset({COMPETITION})
     category = Category.COMPETITION
     title_zh = "不同报名人报价完全相同"
     title_en = "Identical quotes from different applicants"
@@ -375,6 +377,8 @@ class SharedContacts(Rule):
     never by the hash of their ID number)."""
 
     code = "CO03"
+    phases = frozenset({COMPETITION})
+    firm_records = True
     category = Category.COMPETITION
     title_zh = "报名人联系方式、股东或报名网络地址相同"
     title_en = "Applicants sharing contacts, owners or network address"
@@ -479,6 +483,7 @@ class SecondQuoteGap(Rule):
     judged. Evidence: the project, both quotes and firms, the gap and the service type's fences."""
 
     code = "CO04"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "次低报价与中选报价差距异常"
     title_en = "Abnormal gap between the winning and second-lowest quotes"
@@ -676,6 +681,7 @@ class BidRotation(Rule):
     the firms, the rounds and who won each. Each member is a subject of its own flag."""
 
     code = "CO05"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "固定机构组合轮流中选"
     title_en = "The same group of firms bidding together with rotating wins"
@@ -840,6 +846,7 @@ class LowestQuoteDisqualified(Rule):
     the lowest valid quote and the winner."""
 
     code = "CO06"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "最低报价被判无效"
     title_en = "Lowest quote disqualified"
@@ -932,6 +939,7 @@ class OthersDisqualified(Rule):
     Evidence: the project, its method, the winner and each disqualified firm with its reason."""
 
     code = "CO07"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "除中选人外其他报名均被判无效"
     title_en = "Every applicant but the winner disqualified"
@@ -1113,6 +1121,7 @@ class CoverBidding(Rule):
     percentile and fences."""
 
     code = "CO09"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "频繁报名却几乎从不中选（陪标）"
     title_en = "Cover bidding: bids often, almost never wins"

@@ -33,7 +33,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import FeeSchedule
 
 from ..models import Category
-from .base import Match, Rule, Scope, Threshold, register
+from .base import AWARD, COMPETITION, CONTRACT, DELIVERY, PAYMENT, Match, Rule, Scope, Threshold, register
 from .stats import Fences, peer_statistics
 
 VALID = Application.State.VALID
@@ -175,6 +175,7 @@ class QuoteOutsideGovernmentBand(Rule):
     that applies (scale bracket and fee range) and the regime."""
 
     code = "FE01"
+    phases = frozenset({COMPETITION, AWARD})
     category = Category.FEES
     title_zh = "报价超出政府定价或指导价区间"
     title_en = "Quote outside the government price band"
@@ -283,6 +284,8 @@ class QuoteAboveOwnSchedule(Rule):
     schedule version in force with its maximum."""
 
     code = "FE02"
+    phases = frozenset({COMPETITION})
+    firm_records = True
     category = Category.FEES
     title_zh = "报价高于本机构公示收费标准"
     title_en = "Quote above the firm's published fee schedule"
@@ -386,6 +389,8 @@ class ScheduleRaisedBeforeBid(Rule):
     took effect and when the firm applied."""
 
     code = "FE03"
+    phases = frozenset({COMPETITION})
+    firm_records = True
     category = Category.FEES
     title_zh = "投标前短期内上调收费标准"
     title_en = "Fee schedule raised shortly before a bid"
@@ -484,6 +489,7 @@ class ContractAboveWinningQuote(Rule):
     quote, the contract amount, the number of amendments and the amount they set."""
 
     code = "FE04"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.FEES
     title_zh = "合同金额高于中选报价或变更大幅加价"
     title_en = "Contract above the winning quote, or raised by amendments"
@@ -601,6 +607,7 @@ class PaymentsAboveContract(Rule):
     (DESIGN §3.9). Evidence: the project, the contract amount, the net amount paid and the excess."""
 
     code = "FE05"
+    phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
     category = Category.FEES
     title_zh = "付款超过合同金额"
     title_en = "Payments above the contract amount"
@@ -673,6 +680,7 @@ class PaymentBeforeAcceptance(Rule):
     no acceptance yet) and the acceptance time."""
 
     code = "FE06"
+    phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
     category = Category.FEES
     title_zh = "验收前付款"
     title_en = "Payment before acceptance"
@@ -870,6 +878,7 @@ class AbnormallyLowQuote(_PeerOutlier):
     number of peers."""
 
     code = "FE07"
+    phases = frozenset({COMPETITION})
     category = Category.FEES
     title_zh = "报价异常低于同类项目"
     title_en = "Abnormally low quote against peers"
@@ -924,6 +933,7 @@ class AbnormallyHighWinningQuote(_PeerOutlier):
     winner, its quote, Q1, Q3, the fence and the number of peer awards."""
 
     code = "FE08"
+    phases = frozenset({AWARD})
     category = Category.FEES
     title_zh = "中选报价异常高于同类项目"
     title_en = "Abnormally high winning quote against peers"
@@ -984,6 +994,7 @@ class ChargeNotTiedToContract(Rule):
     reference, time), and the contract's project where there is one."""
 
     code = "FE09"
+    phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
     category = Category.FEES
     title_zh = "未对应合同条目的收费"
     title_en = "Charge not tied to a contract line"
@@ -1097,6 +1108,7 @@ class AwardsSplitUnderThreshold(Rule):
     threshold, date) with their total."""
 
     code = "FE10"
+    phases = frozenset({AWARD})
     category = Category.FEES
     title_zh = "化整为零：多次略低于直接选取限额"
     title_en = "Awards split just under the direct-selection threshold"

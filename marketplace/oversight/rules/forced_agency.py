@@ -67,7 +67,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import PUBLIC_STATUSES, Intermediary, Offer
 
 from ..models import Category, Complaint, FiledReport
-from .base import Match, Rule, Scope, Threshold, register
+from .base import AWARD, COMPETITION, CONTRACT, POSTING, Match, Rule, Scope, Threshold, register
 
 DISCRETIONARY = (Method.CREDIT_PREFERENCE, Method.SCORED_COMPARISON)
 # Posted requirements the operator has not sent back: what firms and regulators see.
@@ -283,6 +283,7 @@ class DirectSelectionAboveThreshold(Rule):
     source, winning quote, contract amount and the threshold."""
 
     code = "FA01"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.FORCED_AGENCY
     title_zh = "直接选取金额超过限额"
     title_en = "Direct selection above the threshold"
@@ -397,6 +398,7 @@ class RepeatedDirectSelection(Rule):
     window, its dates and projects, and the owner's direct awards to anyone in that window."""
 
     code = "FA02"
+    phases = frozenset({AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "同一业主反复直接选取同一中介"
     title_en = "Owner repeatedly direct-selects the same intermediary"
@@ -448,6 +450,7 @@ class DepartmentShareConcentration(Rule):
     window with the highest share, the share, the dates and the firm's projects."""
 
     code = "FA03"
+    phases = frozenset({AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "同一中介承接某部门审批事项项目比例过高"
     title_en = "One intermediary wins a large share of a department's projects"
@@ -599,6 +602,7 @@ class RequirementsBeyondAllowance(Rule):
     changed outside them. Evidence: the project and each finding."""
 
     code = "FA04"
+    phases = frozenset({POSTING})
     category = Category.FORCED_AGENCY
     title_zh = "资格要求超出服务事项标准"
     title_en = "Requirements beyond the service type's allowance"
@@ -766,6 +770,7 @@ class RelaunchedUntilWon(Rule):
     and winner and the new round and winner."""
 
     code = "FA05"
+    phases = frozenset({COMPETITION, AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "反复重新发布或撤销结果直至特定中介中选"
     title_en = "Relaunched or annulled until one intermediary wins"
@@ -949,6 +954,8 @@ class OffPlatformReport(Rule):
     project for the case with its winner when there is one."""
 
     code = "FA06"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.FORCED_AGENCY
     title_zh = "审批案件备案的中介报告未经中介超市选取"
     title_en = "Approval case filed with a report not procured on the platform"
@@ -1198,6 +1205,7 @@ class CaptiveSupplier(Rule):
     of contracts and their total amount."""
 
     code = "FA08"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.FORCED_AGENCY
     title_zh = "专属供应商：仅与同一业主签约"
     title_en = "Captive supplier: contracts with one owner only"
@@ -1278,6 +1286,7 @@ class DiscretionaryPicksSameFirm(Rule):
     the owner's discretionary awards to anyone in that window."""
 
     code = "FA09"
+    phases = frozenset({AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "业主自主选定总落在同一中介"
     title_en = "An owner's discretionary picks land on the same firm"
