@@ -95,23 +95,6 @@ def _scoped(scope: Scope, matches: list[Match]) -> list[Match]:
     return [m for m in matches if _keep(scope, m)]
 
 
-def _union_scope(scope: Scope, queryset: QuerySet, project_field: str, firm_field: str) -> QuerySet:
-    """``queryset`` limited to rows about a scoped project or a scoped firm, as two indexed
-    lookups (an ``OR`` across a join makes PostgreSQL read whole tables)."""
-    if scope.full:
-        return queryset
-    ids = set()
-    if scope.project_ids:
-        ids |= set(
-            queryset.filter(**{f"{project_field}__in": scope.project_ids}).values_list("pk", flat=True)
-        )
-    if scope.intermediary_ids:
-        ids |= set(
-            queryset.filter(**{f"{firm_field}__in": scope.intermediary_ids}).values_list("pk", flat=True)
-        )
-    return queryset.filter(pk__in=sorted(ids))
-
-
 def _awards() -> QuerySet:
     return Selection.objects.filter(annulled=False, winner__isnull=False)
 
@@ -324,8 +307,8 @@ class DirectSelectionAboveThreshold(Rule):
                 Q(winner__quote_amount__gte=limit) | Q(project__contract__amount__gte=limit)
             )
         rows = (
-            _union_scope(
-                scope, _awards().filter(method=Method.DIRECT), "project_id", "winner__intermediary_id"
+            scope.projects_or_firms(
+                _awards().filter(method=Method.DIRECT), "project_id", "winner__intermediary_id"
             )
             .filter(over)
             .values(
@@ -799,8 +782,7 @@ class RelaunchedUntilWon(Rule):
 
     def _chains(self, minimum: int, scope: Scope) -> list[Match]:
         winners = list(
-            _union_scope(
-                scope,
+            scope.projects_or_firms(
                 _awards().filter(project__relaunch_of__isnull=False).order_by("project_id", "round"),
                 "project_id",
                 "winner__intermediary_id",
