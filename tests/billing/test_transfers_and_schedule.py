@@ -275,3 +275,18 @@ def test_without_a_stripe_key_card_payment_is_off(personas, settings):
         services.card_payment_start(actor=personas.owner, contract=contract, position=1)
     assert exc.value.code == "stripe_off"
     assert not Payment.objects.exists()
+
+
+def test_the_demo_pays_accepted_contracts_and_leaves_one_transfer_to_confirm(personas):
+    from billing.demo import seed_billing
+
+    for _ in range(5):
+        signed_contract(personas, amount=Decimal("10000"), pay_after_acceptance=True, accepted=True)
+    signed_contract(personas, amount=Decimal("10000"), pay_after_acceptance=True)  # not accepted: unpaid
+    lines: list[str] = []
+    counts = seed_billing(lines.append)
+    assert counts == {"paid_in_full": 2, "split": 2, "awaiting": 1, "refunds": 1}
+    assert Payment.objects.filter(status=Payment.Status.SUBMITTED).count() == 1
+    assert LedgerEntry.objects.filter(kind="offline_payment").count() == 4
+    assert LedgerEntry.objects.filter(kind="refund").count() == 1
+    assert seed_billing(lines.append) is None  # a second run does nothing
