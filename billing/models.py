@@ -125,6 +125,8 @@ class Milestone(models.Model):
     label = models.CharField(_("付款节点"), max_length=60)
     percent = models.DecimalField(_("比例（%）"), max_digits=5, decimal_places=2)
     after_acceptance = models.BooleanField(_("验收后支付"), default=True)
+    # A line replaced by a new schedule while only failed attempts pointed at it.
+    retired = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,7 +134,11 @@ class Milestone(models.Model):
         verbose_name = _("付款节点")
         verbose_name_plural = _("付款节点")
         constraints = [
-            models.UniqueConstraint(fields=["contract", "position"], name="milestone_unique_position"),
+            models.UniqueConstraint(
+                fields=["contract", "position"],
+                condition=models.Q(retired=False),
+                name="milestone_unique_position",
+            ),
             models.CheckConstraint(
                 condition=models.Q(percent__gt=0) & models.Q(percent__lte=100), name="milestone_percent_range"
             ),

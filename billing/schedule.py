@@ -38,7 +38,7 @@ def _default_label():
 
 def milestones_of(contract: Contract) -> list[Milestone]:
     """The saved schedule, or the implicit single line (unsaved) when there is none."""
-    rows = list(contract.milestones.order_by("position"))
+    rows = list(contract.milestones.filter(retired=False).order_by("position"))
     return rows or [default_milestone(contract)]
 
 
@@ -134,7 +134,7 @@ def statement(contract: Contract) -> Statement:
     )
     lines = []
     for milestone, amount in zip(milestones, amounts, strict=True):
-        history = [p for p in payments if p.milestone.position == milestone.position]
+        history = [p for p in payments if milestone.pk is not None and p.milestone_id == milestone.pk]
         current = next((p for p in reversed(history) if p.status in Payment.OPEN), None)
         refunded = money(sum((p.refunded for p in history), Decimal(0)))
         lines.append(

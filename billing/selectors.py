@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, ExpressionWrapper, F, Q, QuerySet, Sum
+from django.db.models import Count, ExpressionWrapper, F, Prefetch, Q, QuerySet, Sum
 from django.http import Http404
 
 from marketplace.accounts.models import Membership, Role
@@ -14,7 +14,7 @@ from marketplace.procurement.models import Application, Contract
 from marketplace.providers.models import FeeSchedule
 
 from .ledger import MONEY_FIELD, net_paid_subquery
-from .models import LedgerEntry, Payment, ReconciliationRun
+from .models import LedgerEntry, Milestone, Payment, ReconciliationRun
 
 
 def _contracts() -> QuerySet[Contract]:
@@ -128,7 +128,10 @@ def disclosure(project_pk: int) -> Disclosure:
     the project's scale. Only signed contracts are disclosed."""
     contract = (
         _contracts()
-        .prefetch_related("amendments", "milestones")
+        .prefetch_related(
+            "amendments",
+            Prefetch("milestones", queryset=Milestone.objects.filter(retired=False).order_by("position")),
+        )
         .filter(project_id=project_pk, confirmed_at__isnull=False)
         .first()
     )

@@ -119,14 +119,15 @@ def schedule_set(*, actor: User, contract: Contract, rows: list[MilestoneInput])
         errors[None] = [_("各付款节点比例之和须为 100%。")]
     if errors:
         raise ValidationFailed(errors)
-    before = list(contract.milestones.values("position", "label", "percent", "after_acceptance"))
-    # Only failed, cancelled or rejected attempts point at the old lines: keep those rows and
-    # renumber them out of the way rather than delete what the history refers to.
-    old = list(contract.milestones.order_by("-position"))
-    for m in old:
+    before = list(
+        contract.milestones.filter(retired=False).values("position", "label", "percent", "after_acceptance")
+    )
+    # Only failed, cancelled or rejected attempts point at the old lines: retire those rows
+    # rather than delete what the history refers to.
+    for m in contract.milestones.filter(retired=False):
         if m.payments.exists():
-            m.position = 100 + m.pk % 30000
-            m.save(update_fields=["position"])
+            m.retired = True
+            m.save(update_fields=["retired"])
         else:
             m.delete()
     created = [

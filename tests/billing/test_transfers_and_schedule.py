@@ -290,3 +290,21 @@ def test_the_demo_pays_accepted_contracts_and_leaves_one_transfer_to_confirm(per
     assert LedgerEntry.objects.filter(kind="offline_payment").count() == 4
     assert LedgerEntry.objects.filter(kind="refund").count() == 1
     assert seed_billing(lines.append) is None  # a second run does nothing
+
+
+def test_a_new_schedule_after_a_rejected_transfer_retires_the_old_line(personas):
+    contract = signed_contract(personas, amount=Decimal("1000"))
+    payment = record(personas, contract)
+    services.transfer_reject(actor=personas.intermediary, payment=payment, reason="金额不符")
+    services.schedule_set(
+        actor=personas.owner,
+        contract=contract,
+        rows=[M("预付", Decimal(40), False), M("尾款", Decimal(60), False)],
+    )
+    st = statement(contract)
+    assert [(line.milestone.label, line.amount, line.payment) for line in st.lines] == [
+        ("预付", Decimal("400.00"), None),
+        ("尾款", Decimal("600.00"), None),
+    ]
+    assert Milestone.objects.filter(retired=True).count() == 1
+    assert Payment.objects.get().milestone.retired
