@@ -110,8 +110,6 @@ class LedgerEntry(models.Model):
 # --- the payment side: schedule, payments, refunds, webhook events, reconciliation ---------------
 # (defined after LedgerEntry, which points back at them by name)
 
-MONEY = {"max_digits": MONEY_MAX_DIGITS, "decimal_places": MONEY_DECIMAL_PLACES}
-
 
 class Milestone(models.Model):
     """付款节点: one line of a contract's payment schedule, a share of the contract amount.
@@ -178,7 +176,9 @@ class Payment(models.Model):
     milestone = models.ForeignKey(Milestone, on_delete=models.PROTECT, related_name="payments")
     method = models.CharField(_("支付方式"), max_length=10, choices=Method.choices)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices)
-    amount = models.DecimalField(_("金额（元）"), **MONEY)
+    amount = models.DecimalField(
+        _("金额（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
     attempt = models.PositiveSmallIntegerField(default=1)
     stripe_payment_intent = models.CharField(max_length=100, null=True, blank=True, unique=True)
     idempotency_key = models.CharField(max_length=120, blank=True)
@@ -225,7 +225,9 @@ class Refund(models.Model):
         FAILED = "failed", _("退款失败")
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
-    amount = models.DecimalField(_("退款金额（元）"), **MONEY)
+    amount = models.DecimalField(
+        _("退款金额（元）"), max_digits=MONEY_MAX_DIGITS, decimal_places=MONEY_DECIMAL_PLACES
+    )
     reason = models.TextField(_("退款原因"))
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     stripe_refund = models.CharField(max_length=100, null=True, blank=True, unique=True)

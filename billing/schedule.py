@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db.models import Q, Sum
 
@@ -63,7 +64,7 @@ class Line:
     amount: Decimal
     payment: Payment | None = None  # the succeeded, submitted or pending one, if any
     refunded: Decimal = Decimal("0.00")
-    history: list[Payment] = field(default_factory=list)
+    history: list[Any] = field(default_factory=list)  # payments annotated with ``refunded``
 
     @property
     def position(self) -> int:
