@@ -73,7 +73,7 @@ def _amount(value: Decimal | str | int | None, *, field: str) -> Decimal:
 
 def _after_ledger_write(contract: Contract) -> None:
     """The fee rules (FE05, FE06, FE09) read the ledger: rescan the project after commit."""
-    enqueue_on_commit("marketplace.oversight.tasks.monitor_project", contract.project_id)
+    enqueue_on_commit("marketplace.oversight.tasks.monitor_project", contract.project_id, "payment")
 
 
 # --- the schedule ------------------------------------------------------------------------------

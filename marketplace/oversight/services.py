@@ -17,7 +17,7 @@ from marketplace.core.audit import audit_record, canonical
 from marketplace.core.errors import DomainError, NotAllowed
 
 from .models import Flag, MonitorRun, RuleSetting, RuleSettingVersion
-from .rules.base import FIRM, PHASE_OF_STATUS, Match, Rule, Scope, all_rules, get_rule
+from .rules.base import FIRM, PAYMENT, PHASE_OF_STATUS, Match, Rule, Scope, all_rules, get_rule
 
 F = Flag.Status
 MAX_WEIGHT = 100
@@ -210,12 +210,14 @@ def _rule_flags(rule: Rule) -> QuerySet:
 
 
 def scope_for_project(project_id: int, status: str | None = None) -> Scope:
-    """A changed project and the firms that applied to it; ``status``, the status it moved to,
-    tells which rules the change concerns (none: all of them)."""
+    """A changed project and the firms that applied to it; ``status``, the status it moved to
+    (or ``"payment"`` when money moved on its contract), tells which rules the change concerns
+    (none: all of them)."""
     from marketplace.procurement.models import Application
 
     firms = list(Application.objects.filter(project_id=project_id).values_list("intermediary_id", flat=True))
-    return Scope(project_ids=[project_id], intermediary_ids=firms, event=PHASE_OF_STATUS.get(status or ""))
+    event = PAYMENT if status == PAYMENT else PHASE_OF_STATUS.get(status or "")
+    return Scope(project_ids=[project_id], intermediary_ids=firms, event=event)
 
 
 def scope_for_intermediary(intermediary_id: int, *, records: bool = False) -> Scope:

@@ -191,3 +191,9 @@ def test_a_selection_finds_the_single_applicant_flag_in_the_per_change_run():
     project, _firm = _single_applicant_round()
     services.monitor_run(scope=services.scope_for_project(project.pk, "selected"))
     assert Flag.objects.get(rule="CO01").project == project
+
+
+def test_a_payment_runs_only_the_rules_that_read_payments():
+    project, _firm = _single_applicant_round()
+    run = services.monitor_run(scope=services.scope_for_project(project.pk, "payment"))
+    assert set(run.summary) == {"FE05", "FE06", "FE09", "FA07"}
