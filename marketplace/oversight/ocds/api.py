@@ -52,7 +52,9 @@ class ReleasePackageView(APIView):
             OpenApiParameter("until", OpenApiTypes.DATE, description="Changed on or before this day."),
             OpenApiParameter("after", int, description="Start after this project id (from links.next)."),
             OpenApiParameter(
-                "page_size", int, description=f"Releases per page (default {settings.OCDS_PAGE_SIZE}, at most {MAX_PAGE_SIZE})."
+                "page_size",
+                int,
+                description=f"Releases per page (default {settings.OCDS_PAGE_SIZE}, at most {MAX_PAGE_SIZE}).",
             ),
         ],
         responses={

@@ -12,7 +12,6 @@ applicants and their quotes only after registration has closed (``quotes_are_ope
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -97,15 +96,15 @@ def _moment(raw: str | None, name: str, errors: dict, *, end: bool) -> datetime 
             return None
         # A date means the whole day: "until 2025-03-31" includes the 31st.
         moment = datetime.combine(day + timedelta(days=1) if end else day, time.min)
-    assert moment is not None
-    if timezone.is_naive(moment):
+    if moment is not None and timezone.is_naive(moment):
         moment = timezone.make_aware(moment)
     return moment
 
 
-def published_projects(window: Window = Window()) -> QuerySet[Project]:
+def published_projects(window: Window | None = None) -> QuerySet[Project]:
     """Every project the public may see, changed within the window (the project itself, an
     amendment of its contract or a payment on it), in primary-key order."""
+    window = window or Window()
     qs = Project.objects.filter(status__in=PUBLIC_STATUSES, published_at__isnull=False)
     if window.since is not None or window.until is not None:
         qs = qs.filter(
@@ -218,7 +217,7 @@ def _bundles(projects: list[Project]) -> list[Bundle]:
 
 
 def iter_releases(
-    window: Window = Window(),
+    window: Window | None = None,
     *,
     after: int | None = None,
     limit: int | None = None,

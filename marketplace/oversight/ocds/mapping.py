@@ -54,7 +54,12 @@ FINISHED = {S.ACCEPTED, S.RATED, S.CLOSED}
 FAILED = {S.FAILED, S.RELAUNCHED}
 # Application.state -> bidStatus (closed codelist of the bids extension). A submitted
 # application not yet judged is "pending".
-BID_STATUS = {"submitted": "pending", "valid": "valid", "disqualified": "disqualified", "withdrawn": "withdrawn"}
+BID_STATUS = {
+    "submitted": "pending",
+    "valid": "valid",
+    "disqualified": "disqualified",
+    "withdrawn": "withdrawn",
+}
 
 
 @dataclass
@@ -170,7 +175,10 @@ def build_release(bundle: Bundle) -> dict:
         "procurementMethodDetails": details,
         "procurementMethodRationale": project.method_reason or None,
         "mainProcurementCategory": "services",
-        "tenderPeriod": {"startDate": stamp(project.published_at), "endDate": stamp(project.registration_deadline)},
+        "tenderPeriod": {
+            "startDate": stamp(project.published_at),
+            "endDate": stamp(project.registration_deadline),
+        },
         "awardPeriod": {"startDate": stamp(project.selection_time)},
     }
     if criteria:
@@ -249,8 +257,7 @@ def build_release(bundle: Bundle) -> dict:
 
 def _contract(bundle: Bundle, parties: Parties, awards: list[dict]) -> dict:
     project = bundle.project
-    c = bundle.contract
-    assert c is not None
+    c: dict = bundle.contract or {}
     active = [a for a in awards if a["status"] == "active"]
     award_id = active[-1]["id"] if active else (awards[-1]["id"] if awards else f"{project.public_number}-1")
     parties.firm(c["uscc"], c["name"], "supplier")

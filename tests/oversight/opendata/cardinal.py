@@ -23,7 +23,9 @@ def _ids(organizations: Iterable[dict]) -> frozenset[str]:
     return frozenset(o["id"] for o in organizations if "id" in o)
 
 
-def r003(releases: Iterable[dict], *, threshold: int = 15, procurement_methods: set[str] | None = None) -> set:
+def r003(
+    releases: Iterable[dict], *, threshold: int = 15, procurement_methods: set[str] | None = None
+) -> set:
     """Short submission period: (tenderPeriod.endDate - tenderPeriod.startDate) in whole days
     (truncated) is below ``threshold``. No method filter unless ``procurement_methods``."""
     flagged = set()

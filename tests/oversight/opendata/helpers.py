@@ -27,7 +27,7 @@ needs_kit = pytest.mark.skipif(
 )
 
 
-def export(window: Window = Window(), **kwargs) -> dict:
+def export(window: Window | None = None, **kwargs) -> dict:
     """The export as the command writes it, parsed back."""
     out = io.StringIO()
     write_package(out, iter_releases(window, **kwargs), uri="urn:test")

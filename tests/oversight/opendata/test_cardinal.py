@@ -112,7 +112,12 @@ def test_co07_and_r035_select_the_same_rounds(market):
         Application.objects.get(project=reawarded, intermediary=a),
     )
     Selection.objects.create(
-        project=reawarded, round=1, method="lowest_price", performed_at=timezone.now(), winner=first, annulled=True
+        project=reawarded,
+        round=1,
+        method="lowest_price",
+        performed_at=timezone.now(),
+        winner=first,
+        annulled=True,
     )
     Selection.objects.create(
         project=reawarded, round=2, method="lowest_price", performed_at=timezone.now(), winner=second
@@ -152,9 +157,16 @@ def test_co06_leaves_out_a_winner_removed_by_an_upheld_objection_where_r036_does
         Application.objects.get(project=project, intermediary=a),
     )
     Selection.objects.create(
-        project=project, round=1, method="lowest_price", performed_at=timezone.now(), winner=removed, annulled=True
+        project=project,
+        round=1,
+        method="lowest_price",
+        performed_at=timezone.now(),
+        winner=removed,
+        annulled=True,
     )
-    Selection.objects.create(project=project, round=2, method="lowest_price", performed_at=timezone.now(), winner=second)
+    Selection.objects.create(
+        project=project, round=2, method="lowest_price", performed_at=timezone.now(), winner=second
+    )
     Project.objects.filter(pk=project.pk).update(status="selected")
     assert cardinal.r036(export()["releases"]) == ocids(project)
     assert flagged_by("CO06") == set()
