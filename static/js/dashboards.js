@@ -34,7 +34,7 @@
     chart.setOption({
       tooltip: { trigger: "axis", axisPointer: { type: "shadow" } },
       legend: { top: 0 },
-      grid: { left: 48, right: 16, top: 36, bottom: 8, containLabel: true },
+      grid: { left: 48, right: 48, top: 36, bottom: 8, containLabel: true },
       xAxis: {
         type: "category",
         data: spec.categories,

@@ -160,7 +160,8 @@ def concentration(f: Filters) -> list[dict]:
                 "hhi": int(hhi.quantize(Decimal("1"), rounding=ROUND_HALF_UP)),
             }
         )
-    rows.sort(key=lambda r: (-r["hhi"], -r["awarded"], r["department"], r["service_type"]))
+    # The largest markets first: a high HHI over one or two rounds says little.
+    rows.sort(key=lambda r: (-r["awarded"], -r["hhi"], r["department"], r["service_type"]))
     return rows
 
 

@@ -15,6 +15,7 @@ from .forms import DashboardFilterForm
 from .tables import TABLES
 
 SECTIONS = ["concentration", "prices", "fill", "overdue_summary", "flags"]
+ROWS_ON_PAGE = 20  # the page shows the first rows of each table; the exports have them all
 
 
 @role_required(Role.REGULATOR)
@@ -28,7 +29,15 @@ def dashboard(request):
     for name in SECTIONS:
         table = TABLES[name]
         rows = list(table.rows(filters))
-        sections.append({"name": name, "table": table, "rows": rows, "chart": charts.CHARTS[name](rows)})
+        sections.append(
+            {
+                "name": name,
+                "table": table,
+                "rows": rows[:ROWS_ON_PAGE],
+                "total": len(rows),
+                "chart": charts.CHARTS[name](rows),
+            }
+        )
     overdue = TABLES["overdue"]
     context.update(
         {
@@ -36,6 +45,7 @@ def dashboard(request):
             "overdue": overdue,
             "overdue_rows": list(selectors.overdue_rows(filters, limit=selectors.OVERDUE_ROWS_ON_PAGE)),
             "overdue_limit": selectors.OVERDUE_ROWS_ON_PAGE,
+            "rows_on_page": ROWS_ON_PAGE,
             "charts": {s["name"]: s["chart"] for s in sections},
         }
     )
