@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0002_seed_catalog'),
-        ('oversight', '0002_indexes_for_monitoring'),
-        ('procurement', '0003_indexes_for_monitoring'),
-        ('providers', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0002_seed_catalog"),
+        ("oversight", "0002_indexes_for_monitoring"),
+        ("procurement", "0003_indexes_for_monitoring"),
+        ("providers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['first_seen'], name='flag_first_seen'),
+            model_name="flag",
+            index=models.Index(fields=["first_seen"], name="flag_first_seen"),
         ),
     ]
