@@ -8,7 +8,7 @@ Flags are filtered by the day first seen, their department and their project's s
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -91,7 +91,7 @@ class Filters:
         return q
 
 
-def _name(row: dict, prefix: str) -> str:
+def _name(row: Mapping[str, Any], prefix: str) -> str:
     english = use_english() and row.get(f"{prefix}name_en")
     return english or row.get(f"{prefix}name_zh") or "—"
 
@@ -221,10 +221,10 @@ def prices(f: Filters) -> list[dict]:
         )
         .order_by()
     )
-    by_type = {row["project__service_type_id"]: row for row in contracts}
+    by_type: dict[int, Mapping[str, Any]] = {row["project__service_type_id"]: row for row in contracts}
     rows = []
     for row in quotes:
-        c = by_type.get(row["project__service_type_id"], {})
+        c: Mapping[str, Any] = by_type.get(row["project__service_type_id"], {})
         rows.append(
             {
                 "service_type": _name(row, "project__service_type__"),

@@ -169,7 +169,7 @@ def _bundles(projects: list[Project]) -> list[Bundle]:
     now_open = {p.pk for p in projects if quotes_are_open(p)}
     bundles = {p.pk: Bundle(project=p, disclosed=p.pk in now_open) for p in projects}
     if now_open:
-        for row in (
+        for app_row in (
             Application.objects.filter(project_id__in=now_open)
             .order_by("project_id", "intermediary__uscc")
             .values(
@@ -182,15 +182,15 @@ def _bundles(projects: list[Project]) -> list[Bundle]:
                 name=F("intermediary__name"),
             )
         ):
-            bundles[row["project_id"]].applications.append(row)
-        for row in (
+            bundles[app_row["project_id"]].applications.append(app_row)
+        for sel_row in (
             Selection.objects.filter(project_id__in=now_open)
             .order_by("project_id", "round")
             .values("project_id", "round", "performed_at", "winner_id", "annulled")
         ):
-            bundles[row["project_id"]].selections.append(row)
-        contracts = {}
-        for row in Contract.objects.filter(project_id__in=now_open).values(
+            bundles[sel_row["project_id"]].selections.append(sel_row)
+        contracts: dict[int, int] = {}
+        for contract_row in Contract.objects.filter(project_id__in=now_open).values(
             "pk",
             "project_id",
             "amount",
@@ -198,21 +198,21 @@ def _bundles(projects: list[Project]) -> list[Bundle]:
             uscc=F("intermediary__uscc"),
             name=F("intermediary__name"),
         ):
-            bundles[row["project_id"]].contract = row
-            contracts[row["pk"]] = row["project_id"]
+            bundles[contract_row["project_id"]].contract = contract_row
+            contracts[contract_row["pk"]] = contract_row["project_id"]
         if contracts:
-            for row in (
+            for amendment_row in (
                 Amendment.objects.filter(contract_id__in=contracts)
                 .order_by("created_at", "pk")
                 .values("pk", "contract_id", "old_amount", "new_amount", "reason", "created_at")
             ):
-                bundles[contracts[row["contract_id"]]].amendments.append(row)
-            for row in (
+                bundles[contracts[amendment_row["contract_id"]]].amendments.append(amendment_row)
+            for entry_row in (
                 LedgerEntry.objects.filter(contract_id__in=contracts)
                 .order_by("occurred_at", "pk")
                 .values("pk", "contract_id", "kind", "amount", "occurred_at")
             ):
-                bundles[contracts[row["contract_id"]]].payments.append(row)
+                bundles[contracts[entry_row["contract_id"]]].payments.append(entry_row)
     return [bundles[p.pk] for p in projects]
 
 

@@ -68,11 +68,12 @@ class Bundle:
 
     project: Any
     disclosed: bool
-    applications: list[dict] = field(default_factory=list)
-    selections: list[dict] = field(default_factory=list)
-    contract: dict | None = None
-    amendments: list[dict] = field(default_factory=list)
-    payments: list[dict] = field(default_factory=list)
+    # Rows from values() (typed dicts to mypy): read by key only.
+    applications: list[Any] = field(default_factory=list)
+    selections: list[Any] = field(default_factory=list)
+    contract: Any = None
+    amendments: list[Any] = field(default_factory=list)
+    payments: list[Any] = field(default_factory=list)
 
 
 def ocid(public_number: str) -> str:
@@ -216,7 +217,7 @@ def build_release(bundle: Bundle) -> dict:
         tender["tenderers"] = [parties.firm(a["uscc"], a["name"], "tenderer") for a in submitted]
         bids = []
         for a in bundle.applications:
-            bid = {
+            bid: dict[str, Any] = {
                 "id": str(a["pk"]),
                 "date": stamp(a["submitted_at"]),
                 "status": BID_STATUS[a["state"]],
