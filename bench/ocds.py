@@ -1,4 +1,4 @@
-"""The OCDS export at scale: releases per second and peak memory, at two market sizes.
+"""The OCDS export at scale (releases per second, peak memory) and the dashboard tables' time.
 
 Builds one synthetic market (``bench.market``) of ``OCDS_PROJECTS`` projects (default 4,000;
 about five applications each, contracts, amendments and payments), then writes the whole
@@ -55,4 +55,26 @@ def run() -> list[tuple[str, str, str]]:
     total = int(os.environ.get("OCDS_PROJECTS", "4000"))
     build_large_market(firms=max(total // 10, 50), projects=total, applications=total * 5)
     # The first quarter, then everything: a constant-memory export peaks about the same.
-    return _measure(max(total // 4, 1)) + _measure(None)
+    return _measure(max(total // 4, 1)) + _measure(None) + _dashboards()
+
+
+def _dashboards() -> list[tuple[str, str, str]]:
+    """Each dashboard table over the same market, unfiltered (the worst case), with its queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from marketplace.oversight.dashboards.selectors import Filters
+    from marketplace.oversight.dashboards.tables import TABLES
+
+    rows = []
+    for name, table in TABLES.items():
+        list(table.rows(Filters()))  # warm
+        load = _load()
+        with CaptureQueriesContext(connection) as queries:
+            t0 = time.perf_counter()
+            count = len(list(table.rows(Filters())))
+            ms = (time.perf_counter() - t0) * 1000
+        rows.append(
+            (f"dashboard table {name}", f"{ms:.0f} ms", f"{count} rows, {len(queries)} queries, {load}")
+        )
+    return rows
