@@ -200,6 +200,7 @@ def test_the_page_passes_chart_data_without_inline_script(client, login, persona
     text = response.content.decode()
     assert '<script id="dashboard-charts" type="application/json">' in text
     assert "vendor/echarts/echarts.min.js" in text
+    assert 'href="/api/ocds/releases/"' in text
     assert "script-src 'self'" in response["Content-Security-Policy"]
     for script in text.split("<script")[1:]:
         head, _, body = script.partition(">")
