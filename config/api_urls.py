@@ -2,6 +2,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from marketplace.catalog import api as catalog_api
+from marketplace.oversight.ocds import api as ocds_api
 from marketplace.providers import api as providers_api
 
 urlpatterns = [
@@ -63,4 +64,6 @@ urlpatterns = [
     path("", include("marketplace.procurement.api_urls")),
     # Oversight intake (approval systems)
     path("", include("marketplace.oversight.api_urls")),
+    # Open data: the OCDS feed
+    path("ocds/releases/", ocds_api.ReleasePackageView.as_view(), name="api-ocds-releases"),
 ]

@@ -238,6 +238,10 @@ MONITOR_ON_CHANGE = env.bool("MONITOR_ON_CHANGE", default=True)
 # Risk bands of a project's score (the sum of its open and confirmed flags' weights).
 RISK_MEDIUM_FROM = _positive_int("RISK_MEDIUM_FROM", 10)
 RISK_HIGH_FROM = _positive_int("RISK_HIGH_FROM", 25)
+# Open data (OCDS): ocid = this prefix (registered with OCP) + the project's public number.
+OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-zjcs00-")
+OCDS_PUBLISHER_NAME = env.str("OCDS_PUBLISHER_NAME", default="枣庄市网上中介服务超市")
+OCDS_PAGE_SIZE = _positive_int("OCDS_PAGE_SIZE", 100)
 
 LOGGING = {
     "version": 1,

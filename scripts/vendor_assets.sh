@@ -11,7 +11,7 @@ ROOT=$(CDPATH= cd -- "$(dirname -- "$0")/.." && pwd)
 NM="$ROOT/node_modules"
 OUT="$ROOT/static/vendor"
 
-if [ ! -d "$NM/bootstrap" ] || [ ! -d "$NM/htmx.org" ] || [ ! -d "$NM/bootstrap-icons" ]; then
+if [ ! -d "$NM/bootstrap" ] || [ ! -d "$NM/htmx.org" ] || [ ! -d "$NM/bootstrap-icons" ] || [ ! -d "$NM/echarts" ]; then
     echo "node_modules is missing packages; run 'npm ci' (or 'npm install') in $ROOT first" >&2
     exit 1
 fi
@@ -70,7 +70,15 @@ fs.writeFileSync(process.argv[1], out);
 cp "$NM/bootstrap-icons/LICENSE" "$OUT/bootstrap-icons/LICENSE"
 version bootstrap-icons > "$OUT/bootstrap-icons/VERSION"
 
+# Apache ECharts (the regulator dashboards' charts): the full minified build, no CDN.
+rm -rf "$OUT/echarts"
+mkdir -p "$OUT/echarts"
+cp "$NM/echarts/dist/echarts.min.js" "$OUT/echarts/"
+cp "$NM/echarts/LICENSE" "$OUT/echarts/LICENSE"
+cp "$NM/echarts/NOTICE" "$OUT/echarts/NOTICE"
+version echarts > "$OUT/echarts/VERSION"
+
 echo "Vendored into $OUT:"
-for pkg in bootstrap htmx bootstrap-icons; do
+for pkg in bootstrap htmx bootstrap-icons echarts; do
     printf '  %-16s %s\n' "$pkg" "$(cat "$OUT/$pkg/VERSION")"
 done

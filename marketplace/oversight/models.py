@@ -120,6 +120,8 @@ class Flag(models.Model):
             models.Index(fields=["department", "status"]),
             # The engine loads a rule's matched flags by fingerprint.
             models.Index(fields=["rule", "fingerprint"], name="flag_rule_fingerprint"),
+            # The dashboards' period filter on flags.
+            models.Index(fields=["first_seen"], name="flag_first_seen"),
         ]
 
     def __str__(self) -> str:

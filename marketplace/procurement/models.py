@@ -124,6 +124,8 @@ class Project(models.Model):
             models.Index(fields=["registration_deadline"]),
             # FA06 looks up the platform project of each filed report's case and service type.
             models.Index(fields=["approval_case_number", "service_type"], name="project_case_service"),
+            # The OCDS feed's --since/--until window (projects changed in a period).
+            models.Index(fields=["updated_at"], name="project_updated_at"),
         ]
         constraints = [
             models.CheckConstraint(
