@@ -177,6 +177,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "marketplace.oversight.tasks.monitor_full",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Cases: escalates overdue answers and remedies, lifts ended blacklistings, recomputes credit.
+    "oversight-cases-tick": {"task": "marketplace.oversight.cases.tasks.tick", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {

@@ -207,3 +207,17 @@ class StaffRelative(models.Model):
     name = models.CharField(max_length=100)
     id_hash = models.CharField(max_length=64, db_index=True)
     relation = models.CharField(max_length=40)
+
+
+from .cases.models import (  # noqa: E402,F401  cases, credit, blacklist, inspections
+    Blacklisting,
+    Case,
+    CaseAttachment,
+    CreditDeduction,
+    CreditProfile,
+    ExplanationRequest,
+    InspectionPlan,
+    InspectionTarget,
+    Inspector,
+    ViolationType,
+)
