@@ -14,6 +14,7 @@ confirmed violations    the code list's points for each violation, last 3 years 
 walk-aways              5 per winner walk-away in the last 365 days                  20
 late delivery           3 per delivery more than 10 working days late, 365 days      15
 regulator findings      2 per confirmed flag, 3 per inspection finding, 365 days     20
+                        (not those a case concluded as a violation: counted there)
 ======================  ==========================================================  =========
 
 Grades: A >= 90, B >= 80, C >= 70, D >= 60, else E. Disqualifying items (否决项) make the grade
@@ -103,7 +104,10 @@ def credit_recompute(*, intermediary_ids: Iterable[int] | None = None, actor=Non
         Count("pk"),
     )
     flags = _grouped(
-        Flag.objects.filter(intermediary_id__in=ids, status=Flag.Status.CONFIRMED, decided_at__gte=recent),
+        # A finding that a case turned into a violation counts once, as the violation.
+        Flag.objects.filter(
+            intermediary_id__in=ids, status=Flag.Status.CONFIRMED, decided_at__gte=recent
+        ).exclude(cases__violation=True),
         "intermediary_id",
         Count("pk"),
     )
@@ -113,7 +117,7 @@ def credit_recompute(*, intermediary_ids: Iterable[int] | None = None, actor=Non
             result=InspectionTarget.Result.PROBLEM,
             plan__status=InspectionPlan.Status.CONCLUDED,
             recorded_at__gte=recent,
-        ),
+        ).exclude(cases__violation=True),
         "intermediary_id",
         Count("pk"),
     )

@@ -171,6 +171,10 @@ def case_open(
         raise ValidationFailed(errors)
     if flags and any(f.status == Flag.Status.DISMISSED for f in flags):
         raise DomainError(_("已排除的风险提示不能立案。"), field="source")
+    if inspection_target is not None:
+        inspection_target = InspectionTarget.objects.select_related("project__owner", "intermediary").get(
+            pk=inspection_target.pk
+        )
     if inspection_target is not None and inspection_target.result != InspectionTarget.Result.PROBLEM:
         raise DomainError(_("只有发现问题的抽查对象才能立案。"), field="source")
     derived = case_source_defaults(flags=flags, complaint=complaint, target=inspection_target)
