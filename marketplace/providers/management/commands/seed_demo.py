@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.core.audit import audit_verify
+from marketplace.oversight import demo_cases
 from marketplace.procurement import demo as procurement_demo
 from marketplace.providers import demo
 
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             )
             self._seed_procurement()
             self._monitor()
+            demo_cases.seed_into(self.stdout)
             self._print_logins([], existing=True)
             return
         except RuntimeError as exc:
@@ -52,6 +54,7 @@ class Command(BaseCommand):
         self._print_summary(manifest, elapsed)
         self._seed_procurement()
         self._monitor()
+        demo_cases.seed_into(self.stdout)
         self._print_logins(manifest["logins"])
 
     def _monitor(self) -> None:
