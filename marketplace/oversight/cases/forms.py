@@ -67,7 +67,7 @@ class ConclusionForm(Form):
 
 
 class AnswerForm(Form):
-    answer = forms.CharField(label=_("说明"), widget=forms.Textarea(attrs={"rows": 5}), required=False)
+    answer = forms.CharField(label=_("说明内容"), widget=forms.Textarea(attrs={"rows": 5}), required=False)
 
     def service_field(self, name: str | None) -> str | None:
         return None if name == "files" else name
