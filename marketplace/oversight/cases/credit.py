@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Max, Sum
@@ -63,7 +64,7 @@ def grade_for(score: Decimal, disqualified: bool) -> str:
     return "E"
 
 
-def _grouped(queryset, field: str, aggregate) -> dict[int, object]:
+def _grouped(queryset, field: str, aggregate) -> dict[int, Any]:
     return dict(queryset.values(field).annotate(v=aggregate).values_list(field, "v"))
 
 
@@ -126,7 +127,7 @@ def credit_recompute(*, intermediary_ids: Iterable[int] | None = None, actor=Non
     changed_firms: list[Intermediary] = []
     new_profiles: list[CreditProfile] = []
     updated_profiles: list[CreditProfile] = []
-    changes: dict[int, list[str]] = {}
+    changes: dict[str, list[str]] = {}
     for pk, rating, old_score, old_grade, blacklisted_until in rows:
         components = {
             "ratings": min((Decimal("5") - rating) * RATING_FACTOR, RATING_CAP) if rating is not None else 0,
@@ -166,7 +167,7 @@ def credit_recompute(*, intermediary_ids: Iterable[int] | None = None, actor=Non
             updated_profiles.append(profile)
         if old_score != score or old_grade != grade:
             changed_firms.append(Intermediary(pk=pk, credit_score=score, credit_grade=grade))
-            changes[pk] = [str(score), grade]
+            changes[str(pk)] = [str(score), grade]
     CreditProfile.objects.bulk_create(new_profiles, batch_size=500)
     CreditProfile.objects.bulk_update(
         updated_profiles, ["score", "grade", "components", "disqualifiers", "computed_at"], batch_size=500

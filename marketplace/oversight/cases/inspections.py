@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -158,7 +159,7 @@ def tied_inspectors(inspectors: Sequence[Inspector], firm_ids: set[int]) -> dict
     return ties
 
 
-def _target_objects(kind: str, keys: Sequence[str]) -> dict[str, object]:
+def _target_objects(kind: str, keys: Sequence[str]) -> dict[str, Any]:
     if kind == InspectionPlan.Population.FIRMS:
         return {f.uscc: f for f in Intermediary.objects.filter(uscc__in=keys)}
     return {p.public_number: p for p in Project.objects.filter(public_number__in=keys)}
@@ -228,6 +229,7 @@ def plan_create(
         )
     if errors:
         raise ValidationFailed(errors)
+    sample_size = int(sample_size or 0)
     population = population_for(population_kind, service_type=service_type, department=department)
     if not population:
         raise DomainError(_("按所选条件没有可抽查的对象。"), field="population_kind")
@@ -354,10 +356,10 @@ def plan_draw(*, actor: User, plan: InspectionPlan) -> InspectionPlan:
         after={"status": P.DRAWN, "secret": plan.secret, "targets": plan.draw_record["targets"]},
     )
     for key, _chosen in assigned:
-        target = objects.get(key)
-        if firms and target is not None:
+        drawn = objects.get(key)
+        if firms and drawn is not None:
             notify(
-                target.organisation_id, _("贵单位被抽中为双随机抽查对象（计划 %(n)s）。") % {"n": plan.number}
+                drawn.organisation_id, _("贵单位被抽中为双随机抽查对象（计划 %(n)s）。") % {"n": plan.number}
             )
     return plan
 

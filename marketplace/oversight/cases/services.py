@@ -95,7 +95,7 @@ def _move(case: Case, status: str, *, actor: User | None, action: str, extra: di
 
 def _parties(case: Case) -> list[int]:
     orgs = []
-    if case.intermediary_id:
+    if case.intermediary is not None:
         orgs.append(case.intermediary.organisation_id)
     if case.owner_id:
         orgs.append(case.owner_id)
@@ -169,6 +169,12 @@ def case_open(
         errors.setdefault("summary", []).append(_("请填写立案说明。"))
     if errors:
         raise ValidationFailed(errors)
+    if flags:  # read afresh: a flag may have been decided since the page was shown
+        flags = list(
+            Flag.objects.filter(pk__in=[f.pk for f in flags])
+            .select_related("project__owner", "intermediary", "owner")
+            .order_by("pk")
+        )
     if flags and any(f.status == Flag.Status.DISMISSED for f in flags):
         raise DomainError(_("已排除的风险提示不能立案。"), field="source")
     if inspection_target is not None:
@@ -221,7 +227,7 @@ def explanation_request(*, actor: User, case: Case, party: str, question: str) -
     if case.status != S.OPEN:
         raise DomainError(_("只有核查中的案件可以要求说明。"), code="transition")
     question = _text(question, "question", _("请填写需要说明的问题。"))
-    if party == "intermediary" and case.intermediary_id:
+    if party == "intermediary" and case.intermediary is not None:
         organisation_id = case.intermediary.organisation_id
     elif party == "owner" and case.owner_id:
         organisation_id = case.owner_id
@@ -335,7 +341,7 @@ def case_conclude(
         case.closed_at = now
         _move(case, S.CLOSED, actor=actor, action="case.conclude", extra={"violation": False})
         message = _("案件 %(n)s 已办结：不构成违规。结论已公开。") % {"n": case.number}
-    else:
+    elif violation_type is not None:  # a violation without a type was refused above
         case.remedy_due = add_working_days(today, REMEDY_WORKING_DAYS)
         _move(
             case,
@@ -357,7 +363,7 @@ def case_conclude(
 
 
 def _penalise(case: Case, violation_type: ViolationType, *, actor: User, today) -> None:
-    firm = Intermediary.objects.select_for_update().get(pk=case.intermediary_id)
+    firm = Intermediary.objects.select_for_update().get(pk=case.intermediary_id or 0)
     if violation_type.deduction:
         deduction = CreditDeduction.objects.create(
             intermediary=firm,
@@ -417,7 +423,7 @@ def case_close(*, actor: User, case: Case) -> Case:
     case = _lock(case)
     if case.status != S.REMEDYING:
         raise DomainError(_("只有整改期的案件可以办结。"), code="transition")
-    if not case.remedied_at and timezone.localdate() <= case.remedy_due:
+    if not case.remedied_at and case.remedy_due is not None and timezone.localdate() <= case.remedy_due:
         raise DomainError(_("整改期限未满且当事方尚未报告整改，暂不能办结。"), code="waiting")
     case.closed_at = timezone.now()
     _move(case, S.CLOSED, actor=actor, action="case.close", extra={"remedied": bool(case.remedied_at)})

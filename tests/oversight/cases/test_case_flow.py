@@ -218,3 +218,55 @@ def test_a_conclusion_waits_for_an_answer_that_is_not_yet_due(setting):
         )
     case.refresh_from_db()
     assert case.status == Case.Status.OPEN and case.concluded_at is None
+
+
+def test_a_case_opened_from_a_complaint_through_the_page(setting, client):
+    from marketplace.oversight.intake import complaint_file
+
+    complaint = complaint_file(
+        actor=None,
+        text="审批窗口工作人员要求我们找指定的中介机构。",
+        alleges_designation=True,
+        intermediary=setting["firm"],
+        contact="13800000000",
+    )
+    login_as(client, setting["regulator"])
+    assert "立案核查" in client.get(reverse("oversight:complaints")).content.decode()
+    url = reverse("oversight:case-new") + f"?complaint={complaint.pk}"
+    response = client.post(url, {"title": "", "summary": "", "intermediary_uscc": setting["firm"].uscc})
+    assert response.status_code == 400
+    assert "请填写案由。" in response.content.decode() and not Case.objects.exists()
+    response = client.post(
+        url,
+        {
+            "title": "反映指定中介",
+            "summary": "投诉反映窗口指定中介。",
+            "intermediary_uscc": "91370400MA3C5XYZ1X",
+        },
+    )
+    assert response.status_code == 400 and not Case.objects.exists()
+    response = client.post(
+        url,
+        {
+            "title": "反映指定中介",
+            "summary": "投诉反映窗口指定中介。",
+            "intermediary_uscc": setting["firm"].uscc,
+        },
+    )
+    case = Case.objects.get()
+    assert response["Location"] == reverse("oversight:case", args=[case.pk])
+    assert (case.source, case.complaint, case.intermediary) == (
+        Case.Source.COMPLAINT,
+        complaint,
+        setting["firm"],
+    )
+
+
+def test_the_flag_page_offers_to_open_a_case_unless_dismissed(setting, client):
+    login_as(client, setting["regulator"])
+    url = reverse("oversight:flag", args=[setting["flag"].pk])
+    assert "立案核查" in client.get(url).content.decode()
+    Flag.objects.filter(pk=setting["flag"].pk).update(status=Flag.Status.DISMISSED)
+    assert "立案核查" not in client.get(url).content.decode()
+    with pytest.raises(DomainError, match="已排除的风险提示不能立案"):
+        _open(setting)
