@@ -196,20 +196,21 @@ def blacklist_entry(pk: int) -> Blacklisting:
 
 
 def credit_record(firm: Intermediary) -> dict[str, Any]:
-    """What a firm's public profile shows: the grade, the components and every deduction."""
+    """What a firm's public profile shows: the grade, the components and every deduction, in two
+    queries (the blacklist term is read from the firm itself, where eligibility reads it)."""
     profile = CreditProfile.objects.filter(intermediary=firm).first()
     deductions = list(
         CreditDeduction.objects.filter(intermediary=firm)
         .select_related("case", "violation_type")
         .order_by("-occurred_on", "-pk")
     )
-    today = timezone.localdate()
-    active = (
-        Blacklisting.objects.filter(intermediary=firm, lifted_at__isnull=True, ends_on__gte=today)
-        .order_by("-ends_on")
-        .first()
-    )
+    until = firm.blacklisted_until
     components = []
     if profile is not None:
         components = [(key, profile.components.get(key, "0.00")) for key in COMPONENTS]
-    return {"profile": profile, "components": components, "deductions": deductions, "blacklisting": active}
+    return {
+        "profile": profile,
+        "components": components,
+        "deductions": deductions,
+        "blacklisted_until": until if until and until >= timezone.localdate() else None,
+    }
