@@ -116,6 +116,7 @@ class FindingForm(Form):
     result = forms.ChoiceField(
         label=_("检查结论"),
         choices=[
+            ("", _("请选择")),
             (InspectionTarget.Result.NO_PROBLEM, _("未发现问题")),
             (InspectionTarget.Result.PROBLEM, _("发现问题")),
         ],
