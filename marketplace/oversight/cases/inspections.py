@@ -119,7 +119,8 @@ def tied_inspectors(inspectors: Sequence[Inspector], firm_ids: set[int]) -> dict
     pool's ID hashes and departments (a handful), not by the population (possibly thousands)."""
     by_hash: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for inspector in inspectors:
-        by_hash[inspector.id_hash].append((inspector.code, "self"))
+        if inspector.id_hash:  # an empty hash would match every firm without one
+            by_hash[inspector.id_hash].append((inspector.code, "self"))
     for staff_hash, relative_hash in StaffRelative.objects.filter(
         staff__id_hash__in=[i.id_hash for i in inspectors]
     ).values_list("staff__id_hash", "id_hash"):
