@@ -179,6 +179,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     },
     # Nightly comparison of Stripe's PaymentIntents and refunds with the billing ledger.
     "billing-reconcile": {"task": "billing.tasks.reconcile", "schedule": crontab(hour=2, minute=0)},
+    # Cases: escalates overdue answers and remedies, lifts ended blacklistings, recomputes credit.
+    "oversight-cases-tick": {"task": "marketplace.oversight.cases.tasks.tick", "schedule": 600.0},
 }
 
 # Billing: Stripe is on when its secret key is set; without it owners record bank transfers.

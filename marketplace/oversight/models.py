@@ -228,3 +228,17 @@ class PeerStatistic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule} {self.group}"
+
+
+from .cases.models import (  # noqa: E402,F401  cases, credit, blacklist, inspections
+    Blacklisting,
+    Case,
+    CaseAttachment,
+    CreditDeduction,
+    CreditProfile,
+    ExplanationRequest,
+    InspectionPlan,
+    InspectionTarget,
+    Inspector,
+    ViolationType,
+)

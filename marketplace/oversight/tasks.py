@@ -22,3 +22,6 @@ def monitor_intermediary(intermediary_id: int) -> dict:
 def monitor_full() -> dict:
     """Nightly full scan (Celery beat)."""
     return services.monitor_run().summary
+
+
+from .cases import tasks as _cases_tasks  # noqa: E402,F401  registers the cases tick

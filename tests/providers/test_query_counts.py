@@ -34,7 +34,7 @@ DIRECTORY_QUERIES = 8
 FEE_DISCLOSURE_QUERIES = 4
 FEE_INDEX_QUERIES = 1
 REVIEW_QUEUE_QUERIES = 8
-PROFILE_QUERIES = 11
+PROFILE_QUERIES = 13  # 11, plus oversight's credit panel (credit profile, deductions)
 
 
 def _second_version(offer) -> None:

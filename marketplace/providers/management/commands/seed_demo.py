@@ -9,6 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from billing import demo as billing_demo
 from marketplace.core.audit import audit_verify
+from marketplace.oversight import demo_cases
 from marketplace.procurement import demo as procurement_demo
 from marketplace.providers import demo
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
             )
             self._seed_procurement()
             self._monitor()
+            demo_cases.seed_into(self.stdout)
             self._print_logins([], existing=True)
             return
         except RuntimeError as exc:
@@ -53,6 +55,7 @@ class Command(BaseCommand):
         self._print_summary(manifest, elapsed)
         self._seed_procurement()
         self._monitor()
+        demo_cases.seed_into(self.stdout)
         self._print_logins(manifest["logins"])
 
     def _monitor(self) -> None:
