@@ -516,14 +516,14 @@ def test_co05_a_fourth_member_makes_one_larger_group_not_two_flags(market):
 
 
 def test_co05_stays_bounded_when_many_firms_enter_the_same_rounds(market, monkeypatch, caplog):
-    from marketplace.oversight.rules import competition
+    from marketplace.oversight.rules.competition import rotation
 
-    monkeypatch.setattr(competition, "MAX_CANDIDATES", 30)
+    monkeypatch.setattr(rotation, "MAX_CANDIDATES", 30)
     crowd = market.firms(10)  # C(10, 3) = 120 groups of three would be examined, and so on
     for winner in crowd[:4]:
         market.round([(f, str(70000 + 1000 * i)) for i, f in enumerate(crowd)], winner=winner)
     plant_rotation(market)
-    with caplog.at_level("WARNING", logger=competition.__name__):
+    with caplog.at_level("WARNING", logger=rotation.__name__):
         run("CO05")
     assert "its groups larger than 2 are not examined" in caplog.text
     # The crowd's search stopped (reported in the log), the ring's did not.
