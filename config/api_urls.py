@@ -3,6 +3,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 
 from marketplace.catalog import api as catalog_api
 from marketplace.providers import api as providers_api
+from search import api as search_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -63,4 +64,7 @@ urlpatterns = [
     path("", include("marketplace.procurement.api_urls")),
     # Oversight intake (approval systems)
     path("", include("marketplace.oversight.api_urls")),
+    # Search
+    path("search/", search_api.SearchView.as_view(), name="api-search"),
+    path("search/suggest/", search_api.SuggestView.as_view(), name="api-search-suggest"),
 ]

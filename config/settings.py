@@ -177,6 +177,8 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "marketplace.oversight.tasks.monitor_full",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Applies pending changes to the search index (also triggered after each commit).
+    "search-outbox-drain": {"task": "search.tasks.outbox_drain", "schedule": 60.0},
 }
 
 REST_FRAMEWORK = {
@@ -224,6 +226,9 @@ MONITOR_ON_CHANGE = env.bool("MONITOR_ON_CHANGE", default=True)
 # Risk bands of a project's score (the sum of its open and confirmed flags' weights).
 RISK_MEDIUM_FROM = _positive_int("RISK_MEDIUM_FROM", 10)
 RISK_HIGH_FROM = _positive_int("RISK_HIGH_FROM", 25)
+# Search: Elasticsearch when ELASTICSEARCH_URL is set, the database otherwise.
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+ELASTICSEARCH_INDEX_PREFIX = env.str("ELASTICSEARCH_INDEX_PREFIX", default="zjcs")
 
 LOGGING = {
     "version": 1,

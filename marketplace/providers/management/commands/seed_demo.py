@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from marketplace.core.audit import audit_verify
@@ -44,6 +45,7 @@ class Command(BaseCommand):
             )
             self._seed_procurement()
             self._monitor()
+            call_command("search_index", "--rebuild", stdout=self.stdout)  # fill the search index
             self._print_logins([], existing=True)
             return
         except RuntimeError as exc:
@@ -52,6 +54,7 @@ class Command(BaseCommand):
         self._print_summary(manifest, elapsed)
         self._seed_procurement()
         self._monitor()
+        call_command("search_index", "--rebuild", stdout=self.stdout)  # fill the search index
         self._print_logins(manifest["logins"])
 
     def _monitor(self) -> None:
