@@ -121,8 +121,9 @@ def source(doc: Doc) -> dict[str, Any]:
 def search_body(query: SearchQuery) -> dict[str, Any]:
     """The request body for a query (pure: the tests compare it with the expected JSON)."""
     s = Search().extra(track_total_hits=True, from_=query.offset, size=query.page_size)
+    must: list[Q] = []
     if query.terms:
-        s = s.query(
+        must.append(
             Q(
                 "bool",
                 should=[
@@ -150,8 +151,8 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
         if query.date_to:
             bounds["lte"] = query.date_to.isoformat()
         filters.append(Q("range", date=bounds))
-    if filters:
-        s = s.filter(Q("bool", filter=filters))
+    if must or filters:
+        s = s.query(Q("bool", must=must, filter=filters))
     s.aggs.bucket("kind", "terms", field="kind", size=len(Kind.values))
     for name in FACET_FIELDS:
         s.aggs.bucket(name, "terms", field=f"{name}_facet", size=FACET_SIZE)
