@@ -37,9 +37,9 @@ def main() -> int:
     started = time.perf_counter()
     rows: list[tuple[str, str, str]] = []
     try:
-        from . import pages, selection
+        from . import pages, search, selection
 
-        benchmarks = [selection, pages]
+        benchmarks = [selection, pages, search]
         if _monitor_wanted(settings):
             from . import monitor
 

@@ -22,6 +22,9 @@ from .aliases import aliases_for
 from .models import Kind
 
 BODY_CHARS = 2000
+# How much of the body is matched against (names, aliases and codes always are): enough for
+# what a description is about, short enough to keep index rows small.
+BODY_MATCH_CHARS = 300
 
 
 def normalise(text: str) -> str:
@@ -52,7 +55,7 @@ class Doc:
 
     @property
     def text(self) -> str:
-        return normalise(" ".join([self.title, self.subtitle, *self.keywords, self.body]))
+        return normalise(" ".join([self.title, self.subtitle, *self.keywords, self.body[:BODY_MATCH_CHARS]]))
 
     def add_term(self, name: str, value: str, label: str) -> None:
         values = self.terms.setdefault(name, [])

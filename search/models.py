@@ -23,7 +23,8 @@ class SearchDocument(models.Model):
     object_id = models.BigIntegerField()
     title = models.CharField(max_length=300)
     subtitle = models.CharField(max_length=300, blank=True)
-    # Lower-cased, half-width text that queries match against: title, aliases, codes, body.
+    # Lower-cased, half-width text that queries match against: title, aliases, codes, the start
+    # of the body. On PostgreSQL its character pairs are indexed (``grams_tsv``, migration 0002).
     text = models.TextField()
     body = models.TextField(blank=True)
     url = models.CharField(max_length=200)

@@ -14,7 +14,19 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Case, Count, F, FloatField, IntegerField, Q, QuerySet, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    F,
+    FloatField,
+    Func,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 
 from ..documents import Doc
@@ -22,6 +34,24 @@ from ..models import Kind, SearchDocument, SearchTerm
 from ..query import FACET_FIELDS, FACET_SIZE, FacetValue, Hit, SearchQuery, SearchResult, highlight
 
 WRITE_BATCH = 1000
+
+
+class PhraseMatch(Func):
+    """PostgreSQL: the text's character pairs contain the term's, consecutively, through the GIN
+    index on ``grams_tsv`` (a generated column the model does not declare, see migration 0002)."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, term: str):
+        super().__init__(F("text"))
+        self.term = term
+
+    def as_sql(self, compiler, connection, **extra):
+        column, params = compiler.compile(self.source_expressions[0])
+        stored = column.removesuffix('"text"') + '"grams_tsv"'
+        sql = f"{stored} @@ phraseto_tsquery('simple'::regconfig, search_bigrams(%s))"
+        return sql, (*params, self.term)
 
 
 def _rows(docs: list[Doc]) -> list[SearchDocument]:
@@ -114,6 +144,11 @@ class DatabaseBackend:
 
     def _text_condition(self, terms: list[str]) -> Q:
         condition = Q()
+        if connection.vendor == "postgresql":
+            # Consecutive pairs are the substring itself; a single character is looked for as such.
+            for term in terms:
+                condition &= Q(PhraseMatch(term)) if len(term) >= 2 else Q(text__contains=term)
+            return condition
         long_terms = [t for t in terms if len(t) >= 3]
         if connection.vendor == "sqlite" and long_terms:
             phrase = " AND ".join('"' + t.replace('"', "") + '"' for t in long_terms)
@@ -166,19 +201,24 @@ class DatabaseBackend:
         )
         order: list[Any] = ["-rank"]
         if connection.vendor == "postgresql":
+            # pg_trgm: how close the title is to the words, among equally ranked matches.
             qs = qs.annotate(
-                similarity=RawSQL(
-                    "similarity(search_searchdocument.title, %s)", [whole], output_field=FloatField()
-                )
+                similarity=Func(F("title"), Value(whole), function="similarity", output_field=FloatField())
             )
             order.append("-similarity")
         return qs.order_by(*order, F("date").desc(nulls_last=True), "-pk")
 
     def _facets(self, qs: QuerySet[SearchDocument], query: SearchQuery) -> dict[str, list[FacetValue]]:
         facets: dict[str, list[FacetValue]] = {name: [] for name in ("kind", *FACET_FIELDS)}
-        matched = qs.values("pk")
+        kinds = list(qs.order_by().values("kind").annotate(n=Count("id")))
+        facets["kind"] = [
+            FacetValue(r["kind"], str(Kind(r["kind"]).label), r["n"], query.kind == r["kind"])
+            for r in sorted(kinds, key=lambda r: -r["n"])
+        ]
+        if not kinds:
+            return facets
         rows = (
-            SearchTerm.objects.filter(document_id__in=matched)
+            SearchTerm.objects.filter(document_id__in=qs.values("pk"))
             .values("field", "value", "label")
             .annotate(n=Count("id"))
             .order_by("field", "-n", "value")
@@ -191,17 +231,12 @@ class DatabaseBackend:
                         row["value"], row["label"], row["n"], query.filters.get(row["field"]) == row["value"]
                     )
                 )
-        kinds = qs.order_by().values("kind").annotate(n=Count("id"))
-        facets["kind"] = [
-            FacetValue(r["kind"], str(Kind(r["kind"]).label), r["n"], query.kind == r["kind"])
-            for r in sorted(kinds, key=lambda r: -r["n"])
-        ]
         return facets
 
     def search(self, query: SearchQuery) -> SearchResult:
         qs = self._filtered(query)
-        total = qs.count()
-        facets = self._facets(qs, query) if total else {name: [] for name in ("kind", *FACET_FIELDS)}
+        facets = self._facets(qs, query)
+        total = sum(v.count for v in facets["kind"])
         if query.offset >= total and total:
             return SearchResult(query, [], total, facets, out_of_range=True)
         rows = self._ordered(qs, query).only(

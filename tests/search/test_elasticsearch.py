@@ -26,9 +26,9 @@ def test_the_offer_mapping_analyses_chinese_and_keeps_keywords_for_facets():
 
 
 def test_the_smartcn_analyser_is_used_when_the_cluster_has_the_plugin():
-    assert {p["analyzer"] for p in mapping("project", "smartcn")["properties"].values() if "analyzer" in p} == {
-        "smartcn"
-    }
+    assert {
+        p["analyzer"] for p in mapping("project", "smartcn")["properties"].values() if "analyzer" in p
+    } == {"smartcn"}
 
     class Nodes:
         def info(self, metric):
@@ -110,7 +110,9 @@ def test_an_empty_query_sorts_newest_first_and_matches_all():
 def test_the_suggest_body_uses_the_completion_field():
     assert suggest_body("环境", 5) == {
         "size": 0,
-        "suggest": {"name": {"prefix": "环境", "completion": {"field": "suggest", "size": 5, "skip_duplicates": True}}},
+        "suggest": {
+            "name": {"prefix": "环境", "completion": {"field": "suggest", "size": 5, "skip_duplicates": True}}
+        },
     }
 
 
@@ -150,7 +152,9 @@ def test_an_unreachable_engine_raises_search_unavailable_and_the_page_says_so(cl
     from elasticsearch import Elasticsearch
 
     settings.ELASTICSEARCH_URL = "http://127.0.0.1:9"  # nothing listens on the discard port
-    backend = ElasticsearchBackend(Elasticsearch(settings.ELASTICSEARCH_URL, request_timeout=1, max_retries=0))
+    backend = ElasticsearchBackend(
+        Elasticsearch(settings.ELASTICSEARCH_URL, request_timeout=1, max_retries=0)
+    )
     with pytest.raises(SearchUnavailable):
         backend.search(SearchQuery(q="环评"))
     response = client.get("/search/", {"q": "环评"})

@@ -97,7 +97,10 @@ def test_the_search_page_runs_a_bounded_number_of_queries(client, indexed, djang
 def test_the_api_returns_results_facets_and_pages(client, indexed):
     data = client.get("/api/search/", {"q": "环境影响评价", "kind": "offer"}).json()
     assert data["total"] == 2 and data["pages"] == 1
-    assert {r["subtitle"] for r in data["results"]} == {"枣庄绿源环境科技有限公司", "山东鲁南环保工程咨询有限公司"}
+    assert {r["subtitle"] for r in data["results"]} == {
+        "枣庄绿源环境科技有限公司",
+        "山东鲁南环保工程咨询有限公司",
+    }
     assert data["facets"]["service_type"] == [
         {"value": "eia-report", "label": "建设项目环境影响报告书（表）编制", "count": 2, "selected": False}
     ]
