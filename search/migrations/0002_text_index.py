@@ -16,11 +16,11 @@ PG_FORWARD = [
     "LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$ "
     "SELECT coalesce(string_agg(substr(t, i, 2), ' ' ORDER BY i), '') "
     "FROM generate_series(1, greatest(length(t) - 1, 1)) AS i $$",
-    "ALTER TABLE search_searchdocument ADD COLUMN grams_tsv tsvector "
+    "ALTER TABLE search_searchdocument ADD COLUMN IF NOT EXISTS grams_tsv tsvector "
     "GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, search_bigrams(text))) STORED",
     # btree_gin lets the same index hold the filters, so the heap is read for matches only.
     "CREATE EXTENSION IF NOT EXISTS btree_gin",
-    "CREATE INDEX search_document_grams ON search_searchdocument "
+    "CREATE INDEX IF NOT EXISTS search_document_grams ON search_searchdocument "
     "USING gin (grams_tsv, kind, price_min, price_max, rating)",
 ]
 PG_BACKWARD = [
@@ -30,13 +30,13 @@ PG_BACKWARD = [
 ]
 
 SQLITE_FORWARD = [
-    "CREATE VIRTUAL TABLE search_fts USING fts5("
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5("
     "text, content='search_searchdocument', content_rowid='id', tokenize='trigram')",
-    "CREATE TRIGGER search_fts_insert AFTER INSERT ON search_searchdocument BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS search_fts_insert AFTER INSERT ON search_searchdocument BEGIN "
     "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END",
-    "CREATE TRIGGER search_fts_delete AFTER DELETE ON search_searchdocument BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS search_fts_delete AFTER DELETE ON search_searchdocument BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); END",
-    "CREATE TRIGGER search_fts_update AFTER UPDATE ON search_searchdocument BEGIN "
+    "CREATE TRIGGER IF NOT EXISTS search_fts_update AFTER UPDATE ON search_searchdocument BEGIN "
     "INSERT INTO search_fts(search_fts, rowid, text) VALUES ('delete', old.id, old.text); "
     "INSERT INTO search_fts(rowid, text) VALUES (new.id, new.text); END",
 ]
@@ -49,6 +49,7 @@ SQLITE_BACKWARD = [
 
 
 def _run(statements_by_vendor):
+    # Idempotent statements: the test suite reruns every RunPython after flushing a database.
     def run(apps, schema_editor):
         for sql in statements_by_vendor.get(schema_editor.connection.vendor, []):
             schema_editor.execute(sql)
