@@ -9,12 +9,13 @@ read here (``Project.applicants_disclosed`` is the gate the pages use; search ne
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
-from django.db.models import Prefetch
+from django.db.models import Prefetch, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -206,18 +207,22 @@ def project_docs(ids: Iterable[int]) -> dict[int, Doc]:
         )
         _service_type_terms(doc, project.service_type)
         doc.add_term("status", project.status, str(Status(project.status).label))
-        if project.department_id:
-            doc.add_term("department", project.department.code, project.department.name_zh)
-            doc.keywords.append(project.department.name_zh)
-        if project.approval_item_id:
-            doc.keywords.append(project.approval_item.name_zh)
+        if (department := project.department) is not None:
+            doc.add_term("department", department.code, department.name_zh)
+            doc.keywords.append(department.name_zh)
+        if (item := project.approval_item) is not None:
+            doc.keywords.append(item.name_zh)
         for req in project.requirements.all():
             _qualification_terms(doc, req.qualification_type, req.min_level)
         docs[project.pk] = doc
     return docs
 
 
-BUILDERS = {Kind.INTERMEDIARY: intermediary_docs, Kind.OFFER: offer_docs, Kind.PROJECT: project_docs}
+BUILDERS: dict[str, Callable[[Iterable[int]], dict[int, Doc]]] = {
+    Kind.INTERMEDIARY: intermediary_docs,
+    Kind.OFFER: offer_docs,
+    Kind.PROJECT: project_docs,
+}
 
 
 def all_ids(kind: str) -> Iterable[int]:
@@ -226,6 +231,7 @@ def all_ids(kind: str) -> Iterable[int]:
     from marketplace.procurement.models import Project
     from marketplace.providers.models import PUBLIC_STATUSES, Intermediary, Offer
 
+    qs: QuerySet[Any]
     if kind == Kind.INTERMEDIARY:
         qs = Intermediary.objects.filter(status__in=PUBLIC_STATUSES)
     elif kind == Kind.OFFER:

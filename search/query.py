@@ -141,7 +141,7 @@ def highlight(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> SafeSt
             start = max(0, at - width // 3)
             break
     excerpt = flat[start : start + width]
-    out = escape(excerpt)
+    out = str(escape(excerpt))
     for term in sorted(terms, key=len, reverse=True):
         escaped = escape(term)
         if escaped:

@@ -278,6 +278,7 @@ class ElasticsearchBackend:
     def _bulk(self, actions: Iterable[dict[str, Any]]) -> None:
         def run() -> None:
             _, errors = helpers.bulk(self.client, actions, chunk_size=BULK_CHUNK, raise_on_error=False)
+            assert isinstance(errors, list)  # noqa: S101 (stats_only is off: a list of failures)
             real = [e for e in errors if next(iter(e.values())).get("status") != 404]
             if real:
                 raise SearchUnavailable(f"bulk request failed for {len(real)} documents: {real[:3]}")
