@@ -34,6 +34,21 @@ from ..models import Kind, SearchDocument, SearchTerm
 from ..query import FACET_FIELDS, FACET_SIZE, FacetValue, Hit, SearchQuery, SearchResult, highlight
 
 WRITE_BATCH = 1000
+# A keyword search matching at most this many documents is read once (ids in ranked order);
+# broader ones (and browsing without words) count and page in SQL instead.
+MATCH_LIMIT = 10_000
+HIT_FIELDS = (
+    "kind",
+    "object_id",
+    "title",
+    "subtitle",
+    "url",
+    "body",
+    "rating",
+    "price_min",
+    "price_max",
+    "date",
+)
 
 
 class PhraseMatch(Func):
@@ -217,8 +232,12 @@ class DatabaseBackend:
         ]
         if not kinds:
             return facets
+        self._term_facets(facets, qs.values("pk"), query)
+        return facets
+
+    def _term_facets(self, facets: dict[str, list[FacetValue]], ids: Any, query: SearchQuery) -> None:
         rows = (
-            SearchTerm.objects.filter(document_id__in=qs.values("pk"))
+            SearchTerm.objects.filter(document_id__in=ids)
             .values("field", "value", "label")
             .annotate(n=Count("id"))
             .order_by("field", "-n", "value")
@@ -231,26 +250,47 @@ class DatabaseBackend:
                         row["value"], row["label"], row["n"], query.filters.get(row["field"]) == row["value"]
                     )
                 )
-        return facets
+
+    def _matched_once(self, query: SearchQuery) -> tuple[int, dict[str, list[FacetValue]], list[int]] | None:
+        """A keyword search reads its matches once: every match's id and kind in ranked order
+        (one index scan), then the facets of those ids and the page's rows by id. ``None`` when
+        the words match more than ``MATCH_LIMIT`` documents (then counting in SQL is cheaper)."""
+        ranked = list(
+            self._ordered(self._filtered(query), query).values_list("pk", "kind")[: MATCH_LIMIT + 1]
+        )
+        if len(ranked) > MATCH_LIMIT:
+            return None
+        facets: dict[str, list[FacetValue]] = {name: [] for name in ("kind", *FACET_FIELDS)}
+        counts: dict[str, int] = defaultdict(int)
+        for _, kind in ranked:
+            counts[kind] += 1
+        facets["kind"] = [
+            FacetValue(kind, str(Kind(kind).label), n, query.kind == kind)
+            for kind, n in sorted(counts.items(), key=lambda kv: -kv[1])
+        ]
+        if ranked:
+            ids: Any = [pk for pk, _ in ranked]
+            if connection.vendor == "postgresql":  # one array parameter, not thousands
+                ids = RawSQL("SELECT unnest(%s::bigint[])", [ids])
+            self._term_facets(facets, ids, query)
+        page = [pk for pk, _ in ranked[query.offset : query.offset + query.page_size]]
+        return len(ranked), facets, page
 
     def search(self, query: SearchQuery) -> SearchResult:
-        qs = self._filtered(query)
-        facets = self._facets(qs, query)
-        total = sum(v.count for v in facets["kind"])
+        matched = self._matched_once(query) if query.terms else None
+        if matched is not None:
+            total, facets, page = matched
+            by_pk = {r.pk: r for r in SearchDocument.objects.filter(pk__in=page).only(*HIT_FIELDS)}
+            rows = [by_pk[pk] for pk in page if pk in by_pk]
+        else:
+            qs = self._filtered(query)
+            facets = self._facets(qs, query)
+            total = sum(v.count for v in facets["kind"])
+            rows = list(
+                self._ordered(qs, query).only(*HIT_FIELDS)[query.offset : query.offset + query.page_size]
+            )
         if query.offset >= total and total:
             return SearchResult(query, [], total, facets, out_of_range=True)
-        rows = self._ordered(qs, query).only(
-            "kind",
-            "object_id",
-            "title",
-            "subtitle",
-            "url",
-            "body",
-            "rating",
-            "price_min",
-            "price_max",
-            "date",
-        )[query.offset : query.offset + query.page_size]
         hits = [
             Hit(
                 kind=r.kind,
