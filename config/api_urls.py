@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from marketplace.catalog import api as catalog_api
 from marketplace.oversight.ocds import api as ocds_api
 from marketplace.providers import api as providers_api
+from search import api as search_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -66,4 +67,7 @@ urlpatterns = [
     path("", include("marketplace.oversight.api_urls")),
     # Open data: the OCDS feed
     path("ocds/releases/", ocds_api.ReleasePackageView.as_view(), name="api-ocds-releases"),
+    # Search
+    path("search/", search_api.SearchView.as_view(), name="api-search"),
+    path("search/suggest/", search_api.SuggestView.as_view(), name="api-search-suggest"),
 ]

@@ -181,6 +181,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "billing-reconcile": {"task": "billing.tasks.reconcile", "schedule": crontab(hour=2, minute=0)},
     # Cases: escalates overdue answers and remedies, lifts ended blacklistings, recomputes credit.
     "oversight-cases-tick": {"task": "marketplace.oversight.cases.tasks.tick", "schedule": 600.0},
+    # Applies pending changes to the search index (also triggered after each commit).
+    "search-outbox-drain": {"task": "search.tasks.outbox_drain", "schedule": 60.0},
 }
 
 # Billing: Stripe is on when its secret key is set; without it owners record bank transfers.
@@ -244,6 +246,9 @@ RISK_HIGH_FROM = _positive_int("RISK_HIGH_FROM", 25)
 OCDS_OCID_PREFIX = env.str("OCDS_OCID_PREFIX", default="ocds-zjcs00-")
 OCDS_PUBLISHER_NAME = env.str("OCDS_PUBLISHER_NAME", default="枣庄市网上中介服务超市")
 OCDS_PAGE_SIZE = _positive_int("OCDS_PAGE_SIZE", 100)
+# Search: Elasticsearch when ELASTICSEARCH_URL is set, the database otherwise.
+ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
+ELASTICSEARCH_INDEX_PREFIX = env.str("ELASTICSEARCH_INDEX_PREFIX", default="zjcs")
 
 LOGGING = {
     "version": 1,

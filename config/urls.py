@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("marketplace.procurement.urls")),
     path("", include("marketplace.oversight.urls")),
     path("", include("billing.urls")),
+    path("", include("search.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin_site.urls),
 ]

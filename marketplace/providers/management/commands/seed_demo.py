@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from billing import demo as billing_demo
@@ -47,6 +48,7 @@ class Command(BaseCommand):
             self._seed_procurement()
             self._monitor()
             demo_cases.seed_into(self.stdout)
+            call_command("search_index", "--rebuild", stdout=self.stdout)  # fill the search index
             self._print_logins([], existing=True)
             return
         except RuntimeError as exc:
@@ -56,6 +58,7 @@ class Command(BaseCommand):
         self._seed_procurement()
         self._monitor()
         demo_cases.seed_into(self.stdout)
+        call_command("search_index", "--rebuild", stdout=self.stdout)  # fill the search index
         self._print_logins(manifest["logins"])
 
     def _monitor(self) -> None:
