@@ -65,6 +65,9 @@ class Scope:
 
     project_ids: list[int] | None = None
     intermediary_ids: list[int] | None = None
+    # Results that several rules of one run share (e.g. the related-party walks), by the key
+    # their owner chooses. Not a field of the comparison, and not copied by ``replace()``.
+    cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def full(self) -> bool:
