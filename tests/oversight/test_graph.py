@@ -304,13 +304,15 @@ def test_the_seeded_walk_takes_one_query_per_hop(django_assert_max_num_queries):
 
 
 @requires_postgres
-def test_a_staff_members_contacts_find_firms_through_the_expression_indexes():
+def test_contacts_are_matched_through_the_expression_indexes():
     from django.db import connection
 
     department = DepartmentFactory()
     official = staff(department, person(), phone="0632-1230003", email="boss@zz.gov.cn")
-    IntermediaryFactory(phone="(0632) 1230003")
-    near = graph._Frontier.of([f"p:{official.id_hash}", f"a:{affiliate(department, uscc='').pk}"])
+    firm = IntermediaryFactory(phone="(0632) 1230003")
+    near = graph._Frontier.of(
+        [f"p:{official.id_hash}", f"a:{affiliate(department, uscc='').pk}", f"o:{firm.uscc}"]
+    )
     selects, params = graph._near_contact_selects(near)
 
     with connection.cursor() as cursor:
@@ -318,5 +320,11 @@ def test_a_staff_members_contacts_find_firms_through_the_expression_indexes():
         cursor.execute("EXPLAIN " + " UNION ALL ".join(selects), params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
 
-    for index in ("intermediary_phone_key", "intermediary_email_key", "intermediary_address_key"):
+    for index in (
+        "intermediary_phone_key",
+        "intermediary_email_key",
+        "intermediary_address_key",
+        "staff_phone_key",
+        "staff_email_key",
+    ):
         assert index in plan
