@@ -24,6 +24,12 @@ table names only; every value is a query parameter (hence the S608 waivers). Hop
 department's circle: the last link into the department from one of its staff members or
 affiliated entities is free, so an affiliated institution holding shares in the firm is 1 hop
 and "firm <- holding firm <- affiliate" is 2 hops.
+
+For a few firms (a per-change run) the walk is seeded instead: ``neighbourhood`` fetches only the
+edges within reach of the firms, one query per hop through indexed lookups (the contact keys have
+expression indexes on firms and staff, see ``marketplace.core.contacts``), for all the walks a
+run will take, and each walk then runs in Python over those edges. It finds the same paths as the
+recursive CTE (tests/oversight/test_graph.py compares them) without reading the whole edge list.
 """
 
 from __future__ import annotations
