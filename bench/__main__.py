@@ -44,6 +44,10 @@ def main() -> int:
             from . import monitor
 
             benchmarks.append(monitor)
+        # BENCH=monitor (or a comma-separated list of module names) runs only those.
+        only = {name.strip() for name in os.environ.get("BENCH", "").split(",") if name.strip()}
+        if only:
+            benchmarks = [b for b in benchmarks if b.__name__.rsplit(".", 1)[-1] in only]
         for benchmark in benchmarks:
             rows += benchmark.run()
     finally:

@@ -2,23 +2,17 @@
 
 Builds the large market (``bench.market``: 20,000 intermediaries, 200,000 projects and at least
 1,000,000 applications; ``MONITOR_SCALE=0.05`` for a quick check) in the bench's test database,
-then times ``services.monitor_run()`` in three stages:
+then times ``services.monitor_run()``: the first full scan (every flag is new), a second one
+(the steady state a nightly scan sees: the flags exist and are updated), and per-change scans,
+``monitor_run(scope=scope_for_project(pk))`` for 20 random decided projects and
+``scope_for_intermediary(pk)`` for 20 random firms that bid (p50 and p95 of the whole call, and
+each rule's median). The slowest rules' slowest queries go through ``EXPLAIN (ANALYZE,
+BUFFERS)`` into the log (``MONITOR_LOG``, by default ``$TMPDIR/zjcs-monitor-bench.log``), never
+into the table. The indexes the rules need are in the models' migrations, and JIT is off on
+the application's PostgreSQL connections (settings), as in production.
 
-1. the schema as it is: the first full scan (every flag is new), a second one (the steady state
-   a nightly scan sees: the flags exist and are updated), and per-change scans,
-   ``monitor_run(scope=scope_for_project(pk))`` for 20 random decided projects (p50 and p95 of
-   the whole call, and each rule's median). The slowest rules' slowest queries go through
-   ``EXPLAIN (ANALYZE, BUFFERS)`` into the log (``MONITOR_LOG``, by default
-   ``$TMPDIR/zjcs-monitor-bench.log``), never into the table;
-2. with ``PROPOSED_INDEXES`` created by raw SQL. BENCH ONLY: the models do not have these
-   indexes yet; docs/monitoring-performance.md proposes them as migrations;
-3. as 2, with PostgreSQL's JIT compilation switched off for the session (``SET jit = off``),
-   a settings proposal: the rules' correlated subqueries make the planner's cost estimates
-   huge, so JIT spends up to a second compiling queries that run in milliseconds.
-
-``MONITOR_INDEXES=0`` skips stages 2 and 3. Goals (issue): the full scan under 2 minutes on the
-2-core machine, a per-change scan under 100 ms. Other jobs share the machine, so every
-figure comes with the load average at its start.
+Goals (issue): the full scan under 2 minutes on the 2-core machine, a per-change scan under
+100 ms. Other jobs share the machine, so every figure comes with the load average at its start.
 """
 
 from __future__ import annotations
@@ -41,34 +35,6 @@ SEED = 20_240_601
 # Rules whose queries are explained: the slowest of the full scan, and per-change offenders.
 EXPLAIN_FULL = 8
 EXPLAIN_CHANGE_MS = 20.0
-
-
-def proposed_indexes() -> list[tuple[str, str, str, tuple[str, ...], str]]:
-    """(name, table, columns, rules it serves, why): measured here, for the lead to add to
-    the models as migrations. Created in the bench's test database only, as
-    ``bench_proposed_<name>``, so nobody mistakes them for the schema's."""
-    from marketplace.oversight.models import Flag
-    from marketplace.procurement.models import Project
-
-    return [
-        (
-            "project_case_service",
-            Project._meta.db_table,
-            "(approval_case_number, service_type_id)",
-            ("FA06",),
-            "FA06 finds the platform project of each off-platform report's case and service type; "
-            "without it each lookup reads every project of the service type (about 8,500)",
-        ),
-        (
-            "flag_rule_fingerprint",
-            Flag._meta.db_table,
-            "(rule, fingerprint)",
-            (),
-            "every run (services._apply) loads the flags it matched by rule and fingerprint; the "
-            "unique constraint leads with rule, subject_type, subject_id, so this reads all the "
-            "rule's flags",
-        ),
-    ]
 
 
 def _scale() -> float:
@@ -126,15 +92,22 @@ def _decided_projects(rng: random.Random) -> list[int]:
     return sorted(rng.sample(ids, min(CHANGES, len(ids))))
 
 
-def _per_change(log: _Log, projects: list[int], label: str) -> dict[str, Any]:
+def _bidders(rng: random.Random) -> list[int]:
+    from marketplace.procurement.models import Application
+
+    ids = sorted(set(Application.objects.values_list("intermediary_id", flat=True)))
+    return sorted(rng.sample(ids, min(CHANGES, len(ids))))
+
+
+def _per_change(log: _Log, subjects: list[int], label: str, scope_for) -> dict[str, Any]:
     from marketplace.oversight import services
 
     load = _load()
     samples: list[float] = []
     per_rule: dict[str, list[float]] = {}
-    for pk in projects:
+    for pk in subjects:
         t0 = time.perf_counter()
-        run = services.monitor_run(scope=services.scope_for_project(pk))
+        run = services.monitor_run(scope=scope_for(pk))
         samples.append((time.perf_counter() - t0) * 1000)
         for code, row in run.summary.items():
             per_rule.setdefault(code, []).append(row["ms"])
@@ -180,24 +153,6 @@ def _explain(log: _Log, codes: list[str], scope, title: str) -> None:
                 log("\n".join(row[0] for row in cursor.fetchall()))
 
 
-def _create_indexes(log: _Log) -> float:
-    t0 = time.perf_counter()
-    quote = connection.ops.quote_name
-    with connection.cursor() as cursor:
-        for name, table, columns, _rules, why in proposed_indexes():
-            sql = f"CREATE INDEX IF NOT EXISTS bench_proposed_{name} ON {quote(table)} {columns}"
-            log(f"proposed index, BENCH ONLY ({why}): {sql}")
-            cursor.execute(sql)
-        for table in sorted({index[1] for index in proposed_indexes()}):
-            cursor.execute(f"ANALYZE {quote(table)}")
-    return time.perf_counter() - t0
-
-
-def _set_jit(on: bool) -> None:
-    with connection.cursor() as cursor:
-        cursor.execute("RESET jit" if on else "SET jit = off")
-
-
 def run() -> list[tuple[str, str, str]]:
     # As in production: DEBUG would keep a copy of every query's SQL (and cost time doing so).
     with override_settings(DEBUG=False):
@@ -206,7 +161,7 @@ def run() -> list[tuple[str, str, str]]:
 
 def _run() -> list[tuple[str, str, str]]:
     from marketplace.oversight.rules.base import Scope, all_rules
-    from marketplace.oversight.services import scope_for_project
+    from marketplace.oversight.services import scope_for_intermediary, scope_for_project
 
     from .market import build_large_market
 
@@ -214,7 +169,6 @@ def _run() -> list[tuple[str, str, str]]:
     path = Path(os.environ.get("MONITOR_LOG") or Path(tempfile.gettempdir()) / "zjcs-monitor-bench.log")
     log = _Log(path)
     rows: list[tuple[str, str, str]] = []
-    stages: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
     try:
         load = _load()
         market = build_large_market(
@@ -235,59 +189,54 @@ def _run() -> list[tuple[str, str, str]]:
             )
         )
         rules = [rule.code for rule in all_rules()]
-        first = _full_scan(log, "schema as is, first scan: every flag new")
-        steady = _full_scan(log, "schema as is, steady state")
-        sample = _decided_projects(random.Random(SEED))
-        changes = _per_change(log, sample, "schema as is")
-        stages.append(("as is", steady, changes))
+        first = _full_scan(log, "first scan: every flag new")
+        steady = _full_scan(log, "steady state")
+        rng = random.Random(SEED)
+        sample = _decided_projects(rng)
+        firms = _bidders(rng)
+        # The heaviest project change is a selection (the award phase runs the most rules);
+        # "any change" runs every rule the scope concerns, as a change of unknown kind does.
+        kinds = [
+            ("a selection", sample, lambda pk: scope_for_project(pk, "selected")),
+            ("a contract", sample, lambda pk: scope_for_project(pk, "contracting")),
+            ("a change of unknown kind", sample, scope_for_project),
+            ("a firm's records", firms, lambda pk: scope_for_intermediary(pk, records=True)),
+        ]
+        per_kind = {name: _per_change(log, subjects, name, scope_for) for name, subjects, scope_for in kinds}
+        changes = per_kind["a selection"]
         slow_full = sorted(steady["rules"], key=lambda c: -steady["rules"][c]["ms"])[:EXPLAIN_FULL]
         _explain(log, slow_full, Scope(), "full scan")
         slow_change = sorted(c for c, ms in changes["rules"].items() if ms > EXPLAIN_CHANGE_MS)
         if sample and slow_change:
             _explain(log, slow_change, scope_for_project(sample[0]), "per change")
-        if os.environ.get("MONITOR_INDEXES", "1") != "0":
-            log(f"proposed indexes built in {_create_indexes(log):.1f} s")
-            indexed = _full_scan(log, "with the proposed indexes")
-            indexed_changes = _per_change(log, sample, "with the proposed indexes")
-            stages.append(("+ indexes", indexed, indexed_changes))
-            targeted = sorted({code for index in proposed_indexes() for code in index[3]})
-            _explain(log, targeted, Scope(), "full scan, with the proposed indexes")
-            if connection.vendor == "postgresql":
-                _set_jit(False)
-                try:
-                    no_jit = _full_scan(log, "with the proposed indexes, jit off")
-                    no_jit_changes = _per_change(log, sample, "with the proposed indexes, jit off")
-                finally:
-                    _set_jit(True)
-                stages.append(("+ jit off", no_jit, no_jit_changes))
-        names = " / ".join(name for name, _, _ in stages)
         for code in rules:
-            full = " / ".join(_ms(stage[1]["rules"][code]["ms"]) for stage in stages)
-            change = " / ".join(f"{stage[2]['rules'].get(code, 0):.0f}" for stage in stages)
             matches = steady["rules"][code]["matches"]
+            per = ", ".join(
+                f"{name} {change['rules'][code]:.1f} ms"
+                for name, change in per_kind.items()
+                if code in change["rules"]
+            )
             rows.append(
                 (
                     f"  {code} full scan",
                     _ms(steady["rules"][code]["ms"]),
-                    f"{names}: {full}; per change {change} ms; {matches} matches",
+                    f"first scan {_ms(first['rules'][code]['ms'])}; per change: {per or 'not run'}; {matches} matches",
                 )
             )
-        for name, full, _change in stages:
-            verdict = "meets" if full["total"] < FULL_GOAL_MS else "MISSES"
-            rows.append(
-                (
-                    f"monitor: full scan, {len(rules)} rules ({name})",
-                    _ms(full["total"]),
-                    f"{verdict} the 2 min goal; {full['load']}"
-                    + (f"; first scan (all flags new) {_ms(first['total'])}" if name == "as is" else ""),
-                )
+        verdict = "meets" if steady["total"] < FULL_GOAL_MS else "MISSES"
+        rows.append(
+            (
+                f"monitor: full scan, {len(rules)} rules",
+                _ms(steady["total"]),
+                f"{verdict} the 2 min goal; {steady['load']}; first scan (all flags new) {_ms(first['total'])}",
             )
-        for name, _full, change in stages:
+        )
+        for name, change in per_kind.items():
             verdict = "meets" if change["p95"] < CHANGE_GOAL_MS else "MISSES"
             slowest = sorted(change["rules"], key=lambda c: -change["rules"][c])[:5]
             rows.append(
                 (
-                    f"monitor: per-change scan p50, {len(sample)} projects ({name})",
+                    f"monitor: per-change scan p50, {name} ({len(change['rules'])} rules)",
                     _ms(change["p50"]),
                     f"p95 {_ms(change['p95'])}, {verdict} the 100 ms goal; slowest "
                     + ", ".join(f"{c} {change['rules'][c]:.0f}" for c in slowest)

@@ -177,7 +177,21 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "marketplace.oversight.tasks.monitor_full",
         "schedule": crontab(hour=2, minute=30),
     },
+    # Nightly comparison of Stripe's PaymentIntents and refunds with the billing ledger.
+    "billing-reconcile": {"task": "billing.tasks.reconcile", "schedule": crontab(hour=2, minute=0)},
 }
+
+# Billing: Stripe is on when its secret key is set; without it owners record bank transfers.
+# STRIPE_API_BASE points the client at another server (localstripe in development and tests).
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="")
+STRIPE_JS_URL = env.str("STRIPE_JS_URL", default="https://js.stripe.com/v3/")
+# Card by default; add "alipay" and "wechat_pay" once the Stripe account has them enabled.
+STRIPE_PAYMENT_METHOD_TYPES = env.list("STRIPE_PAYMENT_METHOD_TYPES", default=["card"])
+# Prefix of idempotency keys and metadata tag of our PaymentIntents (one per deployment).
+BILLING_NAMESPACE = env.str("BILLING_NAMESPACE", default="zjcs")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

@@ -15,6 +15,7 @@ urlpatterns = [
     path("", include("marketplace.providers.urls")),
     path("", include("marketplace.procurement.urls")),
     path("", include("marketplace.oversight.urls")),
+    path("", include("billing.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin_site.urls),
 ]

@@ -213,3 +213,22 @@ class StaffRelative(models.Model):
     name = models.CharField(max_length=100)
     id_hash = models.CharField(max_length=64, db_index=True)
     relation = models.CharField(max_length=40)
+
+
+class PeerStatistic(models.Model):
+    """Market statistics an outlier rule computed over one peer group (fences, percentiles),
+    stored by the full scan so that a per-change run compares only the changed rows with them
+    instead of recomputing the whole market. ``params`` fingerprints the thresholds used: a
+    threshold change makes the stored figures stale, and they are computed again."""
+
+    rule = models.CharField(max_length=8)
+    group = models.CharField(max_length=200)
+    params = models.CharField(max_length=64)
+    data = models.JSONField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule", "group"], name="peer_statistic_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.rule} {self.group}"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections import defaultdict
+from contextlib import nullcontext
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +17,7 @@ from marketplace.core.audit import audit_record, canonical
 from marketplace.core.errors import DomainError, NotAllowed
 
 from .models import Flag, MonitorRun, RuleSetting, RuleSettingVersion
-from .rules.base import Match, Rule, Scope, all_rules, get_rule
+from .rules.base import FIRM, PAYMENT, PHASE_OF_STATUS, Match, Rule, Scope, all_rules, get_rule
 
 F = Flag.Status
 MAX_WEIGHT = 100
@@ -43,23 +45,56 @@ def setting_for(rule: Rule) -> RuleSetting:
     return setting
 
 
-def _existing_flags(rule: Rule, scope: Scope) -> dict[tuple[str, int, str], Flag]:
-    flags = Flag.objects.filter(rule=rule.code)
-    if not scope.full:
-        condition = Q(pk__in=[])
-        if scope.project_ids is not None:
-            condition |= Q(project_id__in=scope.project_ids)
-        if scope.intermediary_ids is not None:
-            condition |= Q(intermediary_id__in=scope.intermediary_ids)
-        flags = flags.filter(condition)
-    return {(f.subject_type, f.subject_id, f.fingerprint): f for f in flags}
+def _settings(rules: list[Rule]) -> dict[str, RuleSetting]:
+    """Every rule's settings in one query (created from the defaults the first time)."""
+    stored = {s.code: s for s in RuleSetting.objects.all()}
+    for rule in rules:
+        if rule.code not in stored:
+            stored[rule.code] = setting_for(rule)
+    return stored
 
 
-@transaction.atomic
-def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match]) -> dict[str, int]:
-    """Upsert the matches as flags; resolve open flags in scope whose condition has gone."""
+def _triggered(rule: Rule, scope: Scope) -> bool:
+    """Whether a per-change run over ``scope`` concerns the rule: a rule runs on the changes its
+    ``scopes`` name (a changed project, a changed firm), and a rule with none runs only in full
+    scans. Where the run knows what changed (``scope.event``), only the rules that read it run:
+    a project's new phase (``Rule.phases``) or a firm's own records (``Rule.firm_records``)."""
+    if scope.full:
+        return True
+    kinds = {"project"} if scope.project_ids else set()
+    if scope.intermediary_ids:
+        kinds.add("intermediary")
+    if not kinds & set(rule.scopes):
+        return False
+    if scope.event is None:
+        return True
+    if scope.event == FIRM:
+        return rule.firm_records
+    return rule.phases is None or scope.event in rule.phases
+
+
+def _scoped_flags(scope: Scope) -> dict[str, list[Flag]]:
+    """The flags of a scope's projects and firms, all rules at once, by rule."""
+    condition = Q(pk__in=[])
+    if scope.project_ids:
+        condition |= Q(project_id__in=scope.project_ids)
+    if scope.intermediary_ids:
+        condition |= Q(intermediary_id__in=scope.intermediary_ids)
+    by_rule: dict[str, list[Flag]] = defaultdict(list)
+    for flag in Flag.objects.filter(condition):
+        by_rule[flag.rule].append(flag)
+    return by_rule
+
+
+def _apply(
+    rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match], flags: list[Flag]
+) -> dict[str, int]:
+    """Upsert the matches as flags; resolve open flags in scope (``flags``, the rule's flags of
+    the scope's subjects) whose condition has gone."""
+    if not matches and not any(f.status == F.OPEN for f in flags):
+        return {"matches": 0, "new": 0, "reopened": 0, "resolved": 0}
     now = timezone.now()
-    existing = _existing_flags(rule, scope)
+    existing = {(f.subject_type, f.subject_id, f.fingerprint): f for f in flags}
     in_scope = set(existing)
     # A match may concern a flag outside the scope's flags (e.g. a firm-level finding reached
     # from a project): load those by fingerprint too, so they are updated, never duplicated.
@@ -116,59 +151,85 @@ def _apply(rule: Rule, setting: RuleSetting, scope: Scope, matches: list[Match])
             flag.resolved_at = None
             reopened += 1
         changed.append(flag)
-    Flag.objects.bulk_create(new, batch_size=1000)
-    Flag.objects.bulk_update(
-        changed, ["evidence", "last_seen", "weight", "rule_version", "status", "resolved_at"], batch_size=1000
-    )
-    for start in range(0, len(unchanged), UPDATE_BATCH):
-        Flag.objects.filter(pk__in=unchanged[start : start + UPDATE_BATCH]).update(last_seen=now)
-    gone = [f.pk for k, f in existing.items() if k in in_scope and k not in seen and f.status == F.OPEN]
-    if gone:
-        Flag.objects.filter(pk__in=gone).update(status=F.RESOLVED, resolved_at=now)
+    with transaction.atomic(savepoint=False):
+        Flag.objects.bulk_create(new, batch_size=1000)
+        Flag.objects.bulk_update(
+            changed,
+            ["evidence", "last_seen", "weight", "rule_version", "status", "resolved_at"],
+            batch_size=1000,
+        )
+        for start in range(0, len(unchanged), UPDATE_BATCH):
+            Flag.objects.filter(pk__in=unchanged[start : start + UPDATE_BATCH]).update(last_seen=now)
+        gone = [f.pk for k, f in existing.items() if k in in_scope and k not in seen and f.status == F.OPEN]
+        if gone:
+            Flag.objects.filter(pk__in=gone).update(status=F.RESOLVED, resolved_at=now)
     return {"matches": len(seen), "new": len(new), "reopened": reopened, "resolved": len(gone)}
 
 
 def monitor_run(*, scope: Scope | None = None, codes: list[str] | None = None) -> MonitorRun:
-    """Run the enabled rules (all, or ``codes``) over ``scope`` (the whole market by default)."""
+    """Run the enabled rules (all, or ``codes``) over ``scope`` (the whole market by default).
+
+    A per-change run (a scope) runs only the rules the change concerns (``_triggered``), reads
+    every setting and the scope's flags once, and writes all its flags in one transaction; a
+    full scan commits rule by rule, so a long scan holds no lock for its whole length."""
     scope = scope or Scope()
-    run = MonitorRun.objects.create(
-        started_at=timezone.now(),
-        scope={"project_ids": scope.project_ids, "intermediary_ids": scope.intermediary_ids, "codes": codes},
-    )
+    rules = [r for r in all_rules() if (not codes or r.code in codes) and _triggered(r, scope)]
+    settings_of = _settings(rules)
+    scoped_flags = None if scope.full else _scoped_flags(scope)
     summary: dict[str, Any] = {}
-    for rule in all_rules():
-        if codes and rule.code not in codes:
-            continue
-        setting = setting_for(rule)
-        if not setting.enabled:
-            continue
-        started = time.perf_counter()
-        matches = list(rule.find(scope, rule.params(setting.thresholds)))
-        counts = _apply(rule, setting, scope, matches)
-        counts["ms"] = round((time.perf_counter() - started) * 1000, 1)
-        summary[rule.code] = counts
-    run.summary = summary
-    run.finished_at = timezone.now()
-    run.save(update_fields=["summary", "finished_at"])
+    started_at = timezone.now()
+    with nullcontext() if scope.full else transaction.atomic():
+        for rule in rules:
+            setting = settings_of[rule.code]
+            if not setting.enabled:
+                continue
+            started = time.perf_counter()
+            matches = list(rule.find(scope, rule.params(setting.thresholds)))
+            if scoped_flags is None:
+                flags = list(_rule_flags(rule))
+            else:
+                flags = scoped_flags.get(rule.code, [])
+            counts = _apply(rule, setting, scope, matches, flags)
+            counts["ms"] = round((time.perf_counter() - started) * 1000, 1)
+            summary[rule.code] = counts
+        run = MonitorRun.objects.create(
+            started_at=started_at,
+            finished_at=timezone.now(),
+            scope={
+                "project_ids": scope.project_ids,
+                "intermediary_ids": scope.intermediary_ids,
+                "codes": codes,
+            },
+            summary=summary,
+        )
     return run
 
 
-def scope_for_project(project_id: int) -> Scope:
-    """A changed project and the firms that applied to it."""
+def _rule_flags(rule: Rule) -> QuerySet:
+    return Flag.objects.filter(rule=rule.code)
+
+
+def scope_for_project(project_id: int, status: str | None = None) -> Scope:
+    """A changed project and the firms that applied to it; ``status``, the status it moved to
+    (or ``"payment"`` when money moved on its contract), tells which rules the change concerns
+    (none: all of them)."""
     from marketplace.procurement.models import Application
 
     firms = list(Application.objects.filter(project_id=project_id).values_list("intermediary_id", flat=True))
-    return Scope(project_ids=[project_id], intermediary_ids=firms)
+    event = PAYMENT if status == PAYMENT else PHASE_OF_STATUS.get(status or "")
+    return Scope(project_ids=[project_id], intermediary_ids=firms, event=event)
 
 
-def scope_for_intermediary(intermediary_id: int) -> Scope:
-    """A changed firm and the projects it applied to."""
+def scope_for_intermediary(intermediary_id: int, *, records: bool = False) -> Scope:
+    """A changed firm and the projects it applied to; ``records`` when the change was to the
+    firm's own records (profile, people, ties, fee schedules, filed reports), so that only the
+    rules reading them run."""
     from marketplace.procurement.models import Application
 
     projects = list(
         Application.objects.filter(intermediary_id=intermediary_id).values_list("project_id", flat=True)
     )
-    return Scope(project_ids=projects, intermediary_ids=[intermediary_id])
+    return Scope(project_ids=projects, intermediary_ids=[intermediary_id], event=FIRM if records else None)
 
 
 # --- settings and decisions -------------------------------------------------------------------

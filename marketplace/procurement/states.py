@@ -55,5 +55,5 @@ def transition(project: Project, target: str, *, actor, action: str, note: str =
     if note:
         after["note"] = note
     audit_record(actor=actor, action=action, obj=project, before={"status": before}, after=after)
-    enqueue_on_commit(MONITOR_PROJECT, project.pk)
+    enqueue_on_commit(MONITOR_PROJECT, project.pk, project.status)
     return project

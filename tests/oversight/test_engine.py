@@ -5,7 +5,7 @@ import pytest
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.oversight import services
 from marketplace.oversight.models import Flag, RuleSetting, RuleSettingVersion
-from marketplace.oversight.rules.base import Scope
+from marketplace.oversight.rules.base import AWARD, Scope, all_rules
 from marketplace.procurement import services as procurement
 from marketplace.procurement.models import Application
 from marketplace.procurement.services import timeline
@@ -134,3 +134,66 @@ def test_only_regulators_decide_flags(personas):
     for user in (personas.operator, personas.owner, personas.intermediary):
         with pytest.raises(NotAllowed):
             services.flag_decide(actor=user, flag=flag, confirm=True, reason="x")
+
+
+# --- which rules a change runs ------------------------------------------------------------------
+
+
+def _codes(predicate):
+    return {rule.code for rule in all_rules() if predicate(rule)}
+
+
+def test_a_selection_runs_only_the_rules_that_read_awards():
+    project, _firm = _single_applicant_round()
+    run = services.monitor_run(scope=services.scope_for_project(project.pk, "selected"))
+    expected = _codes(lambda r: r.scopes and (r.phases is None or AWARD in r.phases))
+    assert set(run.summary) == expected
+    assert {"RP01", "CO05", "FE08", "FA03"} <= expected and not {"FA04", "PR01", "FE07", "CO08"} & expected
+
+
+def test_a_posting_runs_only_the_rules_that_read_a_projects_terms():
+    project = published_project()
+    run = services.monitor_run(scope=services.scope_for_project(project.pk, "published"))
+    assert set(run.summary) == {"FA04", "FA07", "PR01"}
+
+
+def test_a_change_to_a_firms_records_runs_only_the_rules_that_read_them():
+    _project, firm = _single_applicant_round()
+    run = services.monitor_run(scope=services.scope_for_intermediary(firm.pk, records=True))
+    assert set(run.summary) == _codes(lambda r: r.firm_records)
+    assert set(run.summary) >= {"RP01", "RP05", "CO03", "FE02", "FE03", "FA06"}
+
+
+def test_a_change_of_unknown_kind_runs_every_rule_the_scope_concerns():
+    project, _firm = _single_applicant_round()
+    run = services.monitor_run(scope=services.scope_for_project(project.pk))
+    assert set(run.summary) == _codes(lambda r: r.scopes)
+
+
+def test_a_transition_rescans_the_project_for_its_new_phase(
+    settings, monkeypatch, django_capture_on_commit_callbacks
+):
+    settings.MONITOR_ON_CHANGE = True
+    seen = []
+
+    def scope_for_project(pk, status=None):
+        seen.append((pk, status))
+        return Scope(project_ids=[])
+
+    monkeypatch.setattr(services, "scope_for_project", scope_for_project)
+    with django_capture_on_commit_callbacks(execute=True):
+        project, _firm = _single_applicant_round()
+    assert (project.pk, "published") in seen and (project.pk, "selected") in seen
+    assert all(status is not None for _pk, status in seen)
+
+
+def test_a_selection_finds_the_single_applicant_flag_in_the_per_change_run():
+    project, _firm = _single_applicant_round()
+    services.monitor_run(scope=services.scope_for_project(project.pk, "selected"))
+    assert Flag.objects.get(rule="CO01").project == project
+
+
+def test_a_payment_runs_only_the_rules_that_read_payments():
+    project, _firm = _single_applicant_round()
+    run = services.monitor_run(scope=services.scope_for_project(project.pk, "payment"))
+    assert set(run.summary) == {"FE05", "FE06", "FE09", "FA07"}

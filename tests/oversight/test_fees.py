@@ -21,7 +21,7 @@ from billing.models import LedgerEntry
 from marketplace.accounts.models import Role
 from marketplace.catalog.models import PricingRegime
 from marketplace.oversight import services
-from marketplace.oversight.models import Flag
+from marketplace.oversight.models import Flag, PeerStatistic
 from marketplace.oversight.rules.base import Scope, get_rule
 from marketplace.oversight.rules.fees import fences
 from marketplace.oversight.rules.stats import quantile_r8
@@ -736,7 +736,8 @@ def test_explanations_name_the_key_facts_in_both_languages(code):
     assert "元" in chinese and "yuan" in english
 
 
-QUERIES = {code: 1 for code in PLANTS} | {"FE03": 2}
+# FE07 and FE08 also store their peer statistics (delete and insert in a transaction).
+QUERIES = {code: 1 for code in PLANTS} | {"FE03": 2, "FE07": 5, "FE08": 5}
 
 
 @pytest.mark.parametrize("code", sorted(PLANTS))
@@ -752,3 +753,53 @@ def test_a_full_scan_takes_the_same_number_of_queries_for_a_larger_market(code, 
     with django_assert_num_queries(QUERIES[code]):
         large = list(rule.find(Scope(), params))
     assert 0 < len(small) < len(large)
+
+
+# --- stored peer statistics (FE07, FE08) --------------------------------------------------------
+
+
+def test_a_full_scan_stores_each_peer_groups_statistics():
+    m = Market()
+    plant_fe07(m)
+    run("FE07")
+    (stat,) = PeerStatistic.objects.filter(rule="FE07")
+    assert stat.data == {
+        "peers": 11,
+        "q1": "51166.66666666666666666666667",
+        "q3": "56833.33333333333333333333333",
+        "lower": "42666.66666666666666666666667",
+        "upper": "65333.33333333333333333333333",
+    }
+
+
+def test_a_per_change_run_judges_the_changed_quote_against_the_stored_statistics(
+    django_assert_max_num_queries,
+):
+    m = Market()
+    plant_fe07(m)
+    run("FE07")
+    Flag.objects.all().delete()
+    project = m.project(scale="1000")
+    m.apply(project, m.firm(), "9000")
+    with django_assert_max_num_queries(12):
+        (flag,) = run("FE07", services.scope_for_project(project.pk))
+    assert flag.project_id == project.pk
+    assert (flag.evidence["peers"], flag.evidence["fence"]) == (11, "42666.67")  # as of the full scan
+
+
+def test_a_per_change_run_computes_and_stores_a_group_without_statistics():
+    m = Market()
+    project = plant_fe07(m)
+    assert not PeerStatistic.objects.exists()
+    (flag,) = run("FE07", services.scope_for_project(project.pk))
+    assert (flag.project_id, flag.evidence["peers"]) == (project.pk, 11)
+    assert PeerStatistic.objects.get(rule="FE07").data["peers"] == 11
+
+
+def test_changed_thresholds_make_the_stored_statistics_stale():
+    m = Market()
+    project = plant_fe07(m)
+    run("FE07")
+    services.rule_settings_update(actor=operator_user(), code="FE07", weight=4, thresholds={"min_peers": 12})
+    assert run("FE07", services.scope_for_project(project.pk)) == []  # 11 peers are too few now
+    assert PeerStatistic.objects.get(rule="FE07").data == {"peers": 11}

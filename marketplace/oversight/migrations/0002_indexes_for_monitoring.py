@@ -5,19 +5,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0002_seed_catalog'),
-        ('oversight', '0001_initial'),
-        ('procurement', '0002_requirement_order'),
-        ('providers', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0002_seed_catalog"),
+        ("oversight", "0001_initial"),
+        ("procurement", "0002_requirement_order"),
+        ("providers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='flag',
-            index=models.Index(fields=['rule', 'fingerprint'], name='flag_rule_fingerprint'),
+            model_name="flag",
+            index=models.Index(fields=["rule", "fingerprint"], name="flag_rule_fingerprint"),
         ),
     ]

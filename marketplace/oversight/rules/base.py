@@ -56,6 +56,38 @@ class Threshold:
         return parsed
 
 
+# What a change to a project touched, by the status it moved to: a per-change run runs the
+# rules that read what that phase writes (``Rule.phases``); the nightly full scan runs them all.
+POSTING, COMPETITION, AWARD, CONTRACT, DELIVERY, PAYMENT = (
+    "posting",
+    "competition",
+    "award",
+    "contract",
+    "delivery",
+    "payment",
+)
+PHASE_OF_STATUS = {
+    "draft": POSTING,
+    "under_check": POSTING,
+    "returned": POSTING,
+    "published": POSTING,
+    "cancelled": POSTING,
+    "registration_closed": COMPETITION,
+    "selecting": COMPETITION,
+    "failed": COMPETITION,
+    "relaunched": COMPETITION,
+    "selected": AWARD,
+    "objection_pending": AWARD,
+    "contracting": CONTRACT,
+    "in_service": CONTRACT,
+    "delivered": DELIVERY,
+    "accepted": DELIVERY,
+    "rated": DELIVERY,
+    "closed": DELIVERY,
+}
+FIRM = "firm"  # a firm's own records changed (profile, people, ties, fee schedules, reports)
+
+
 @dataclass
 class Scope:
     """What a run looks at: everything (both None) or the given projects and firms.
@@ -65,6 +97,9 @@ class Scope:
 
     project_ids: list[int] | None = None
     intermediary_ids: list[int] | None = None
+    # The change that caused a per-change run: a phase (``PHASE_OF_STATUS``) or ``FIRM``; None
+    # runs every rule the scope concerns.
+    event: str | None = None
     # Results that several rules of one run share (e.g. the related-party walks), by the key
     # their owner chooses. Not a field of the comparison, and not copied by ``replace()``.
     cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -90,9 +125,24 @@ class Scope:
         return queryset.filter(**{f"{field_name}__in": self.intermediary_ids})
 
     def projects_or_firms(self, queryset: QuerySet, project_field: str, firm_field: str) -> QuerySet:
-        """Rows about a scoped project or a scoped firm."""
+        """Rows about a scoped project or a scoped firm. Where a field crosses a join, an ``OR``
+        of the two makes PostgreSQL read whole tables, so the rows are found by two indexed
+        lookups first."""
         if self.full:
             return queryset
+        if "__" in project_field or "__" in firm_field:
+            ids: set[int] = set()
+            if self.project_ids:
+                ids.update(
+                    queryset.filter(**{f"{project_field}__in": self.project_ids}).values_list("pk", flat=True)
+                )
+            if self.intermediary_ids:
+                ids.update(
+                    queryset.filter(**{f"{firm_field}__in": self.intermediary_ids}).values_list(
+                        "pk", flat=True
+                    )
+                )
+            return queryset.filter(pk__in=sorted(ids))
         condition = Q(pk__in=[])
         if self.project_ids is not None:
             condition |= Q(**{f"{project_field}__in": self.project_ids})
@@ -156,6 +206,10 @@ class Rule:
     ocp: ClassVar[tuple[str, ...]] = ()
     # Which change triggers it: "project" (a project changed) and/or "intermediary".
     scopes: ClassVar[tuple[str, ...]] = ("project",)
+    # The phases of a project whose changes can change its result (None: every change).
+    phases: ClassVar[frozenset[str] | None] = None
+    # Whether it reads a firm's own records, so that a change to them can change its result.
+    firm_records: ClassVar[bool] = False
 
     def find(self, scope: Scope, params: dict[str, Any]) -> Iterable[Match]:
         raise NotImplementedError

@@ -10,6 +10,7 @@ left out, windows, per-service-type peers, minimum counts) the rule's docstring 
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -24,8 +25,10 @@ from marketplace.procurement.models import Application, Method, Project, Selecti
 from marketplace.providers.models import Intermediary, Shareholder
 
 from ..models import Category
-from .base import Match, Rule, Scope, Threshold, register
-from .stats import Fences, quantile
+from .base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
+from .stats import Fences, peer_statistics, quantile
+
+logger = logging.getLogger(__name__)
 
 SELECTED_OR_LATER = [
     "selected",
@@ -48,6 +51,7 @@ class SingleValidApplicant(Rule):
     requirements or bidders kept away. Evidence: the project, its method and the one applicant."""
 
     code = "CO01"
+    phases = frozenset({COMPETITION, AWARD})
     category = Category.COMPETITION
     title_zh = "仅一家有效报名"
     title_en = "Single valid applicant"
@@ -181,6 +185,7 @@ class IdenticalQuotes(Rule):
     with the firms that quoted it."""
 
     code = "CO02"
+    phases = frozenset({COMPETITION})
     category = Category.COMPETITION
     title_zh = "不同报名人报价完全相同"
     title_en = "Identical quotes from different applicants"
@@ -295,7 +300,9 @@ def _shared_contacts_sql(project_ids: list[int] | None, network_address: bool) -
     """One self-join over the applicants of each round: every firm's normalised contacts,
     persons (shareholders, legal representative) and shareholder firms (its own USCC too, so a
     firm holding shares in another applicant matches), plus the submission address of each
-    application; two applicants of one round with an equal key form a pair."""
+    application; two applicants of one round with an equal key form a pair. Only keys that two
+    firms hold, and addresses that two applications of a round share, enter the self-join
+    (most keys are a firm's own: joining them all cost a fifth of the full scan)."""
     application = Application._meta.db_table
     intermediary = Intermediary._meta.db_table
     shareholder = Shareholder._meta.db_table
@@ -340,12 +347,23 @@ def _shared_contacts_sql(project_ids: list[int] | None, network_address: bool) -
             UNION ALL SELECT s.intermediary_id, 'firm', s.uscc, s.name FROM {shareholder} s
                       WHERE s.uscc <> '' AND s.intermediary_id IN (SELECT firm_id FROM apps)
         ),
+        shared_keys AS (
+            SELECT k.firm_id, k.kind, k.value, k.label
+            FROM firm_keys k
+            JOIN (SELECT kind, value FROM firm_keys GROUP BY kind, value
+                  HAVING COUNT(DISTINCT firm_id) > 1) s ON s.kind = k.kind AND s.value = k.value
+        ),
+        shared_ips AS (
+            SELECT project_id, ip FROM apps WHERE ip IS NOT NULL{"" if network_address else " AND 1 = 0"}
+            GROUP BY project_id, ip HAVING COUNT(*) > 1
+        ),
         keyed AS (
             SELECT apps.project_id AS project_id, apps.firm_id AS firm_id, k.kind AS kind,
                    k.value AS value, k.label AS label
-            FROM apps JOIN firm_keys k ON k.firm_id = apps.firm_id
+            FROM apps JOIN shared_keys k ON k.firm_id = apps.firm_id
             UNION ALL
-            SELECT project_id, firm_id, 'ip', ip, ip FROM apps WHERE ip IS NOT NULL{"" if network_address else " AND 1 = 0"}
+            SELECT a.project_id, a.firm_id, 'ip', a.ip, a.ip
+            FROM apps a JOIN shared_ips s ON s.project_id = a.project_id AND s.ip = a.ip
         )
         SELECT x.project_id, p.public_number, p.owner_id, p.department_id, x.kind, x.value, x.label,
                fx.name, fx.uscc, fy.name, fy.uscc
@@ -372,6 +390,8 @@ class SharedContacts(Rule):
     never by the hash of their ID number)."""
 
     code = "CO03"
+    phases = frozenset({COMPETITION})
+    firm_records = True
     category = Category.COMPETITION
     title_zh = "报名人联系方式、股东或报名网络地址相同"
     title_en = "Applicants sharing contacts, owners or network address"
@@ -461,6 +481,10 @@ class SharedContacts(Rule):
 # --- CO04 ---------------------------------------------------------------------------------------
 
 
+def _gap(row: dict) -> Decimal:
+    return (row["second_quote"] - row["winner_quote"]) / row["winner_quote"]
+
+
 @register
 class SecondQuoteGap(Rule):
     """CO04: in a price-only round (lowest or reference price) won by the lowest valid quote,
@@ -472,6 +496,7 @@ class SecondQuoteGap(Rule):
     judged. Evidence: the project, both quotes and firms, the gap and the service type's fences."""
 
     code = "CO04"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "次低报价与中选报价差距异常"
     title_en = "Abnormal gap between the winning and second-lowest quotes"
@@ -493,15 +518,16 @@ class SecondQuoteGap(Rule):
     }
     ocp = ("R024", "R058")
 
-    def find(self, scope: Scope, params: dict) -> list[Match]:
+    def rounds(self, projects: QuerySet) -> QuerySet:
+        """Price-only rounds won by the lowest valid quote, with both quotes."""
         award = _active_award()
         second = (
             Application.objects.filter(project=OuterRef("pk"), state=V.VALID, quote_amount__isnull=False)
             .exclude(pk=OuterRef("winner_application"))
             .order_by("quote_amount", "pk")
         )
-        rows = (
-            Project.objects.filter(method__in=PRICE_ONLY)
+        return (
+            projects.filter(method__in=PRICE_ONLY)
             .annotate(winner_application=Subquery(award.values("winner_id")[:1]))
             .filter(winner_application__isnull=False)
             .annotate(
@@ -524,33 +550,55 @@ class SecondQuoteGap(Rule):
                 "second_name",
             )
         )
-        by_type: dict[int, list[tuple[Decimal, dict]]] = defaultdict(list)
+
+    @staticmethod
+    def statistics(rows: Iterable[dict], params: dict) -> dict[str, dict]:
+        """Each service type's number of rounds and, where there are enough, the gaps' fences."""
+        gaps: dict[str, list[Decimal]] = defaultdict(list)
         for row in rows:
-            gap = (row["second_quote"] - row["winner_quote"]) / row["winner_quote"]
-            by_type[row["service_type_id"]].append((gap, row))
-        wanted = None if scope.full else set(scope.project_ids or [])
+            gaps[str(row["service_type_id"])].append(_gap(row))
+        result: dict[str, dict] = {}
+        for key, values in gaps.items():
+            result[key] = {"peers": len(values)}
+            if len(values) >= params["min_projects"]:
+                result[key].update(Fences.of(values, params["iqr_multiplier"]).as_dict())
+        return result
+
+    def find(self, scope: Scope, params: dict) -> list[Match]:
+        if scope.full:
+            rows = list(self.rounds(Project.objects.all()))
+            stats = peer_statistics(self.code, True, params, (), lambda _g: self.statistics(rows, params))
+        else:
+            rows = list(self.rounds(scope.projects(Project.objects.all())))
+
+            def compute(types: set[str]) -> dict[str, dict]:
+                peers = self.rounds(Project.objects.filter(service_type_id__in=[int(t) for t in types]))
+                return self.statistics(peers, params)
+
+            stats = peer_statistics(
+                self.code, False, params, {str(r["service_type_id"]) for r in rows}, compute
+            )
         matches = []
-        for peers in by_type.values():
-            if len(peers) < params["min_projects"]:
+        for row in rows:
+            stat = stats.get(str(row["service_type_id"])) or {}
+            if stat.get("peers", 0) < params["min_projects"]:
                 continue
-            fences = Fences.of([gap for gap, _row in peers], params["iqr_multiplier"])
-            for gap, row in peers:
-                if wanted is not None and row["pk"] not in wanted:
-                    continue
-                if fences.lower <= gap <= fences.upper:
-                    continue
-                evidence = {
-                    "project": row["public_number"],
-                    "winner": row["winner_name"],
-                    "winner_quote": _money(row["winner_quote"]),
-                    "second": row["second_name"],
-                    "second_quote": _money(row["second_quote"]),
-                    "gap": _ratio(gap),
-                    "direction": "close" if gap < fences.lower else "far",
-                    "peers": len(peers),
-                    **_fence_evidence(fences),
-                }
-                matches.append(_project_match(row["pk"], row["owner_id"], row["department_id"], evidence))
+            fences = Fences(*(Decimal(stat[k]) for k in ("q1", "q3", "lower", "upper")))
+            gap = _gap(row)
+            if fences.lower <= gap <= fences.upper:
+                continue
+            evidence = {
+                "project": row["public_number"],
+                "winner": row["winner_name"],
+                "winner_quote": _money(row["winner_quote"]),
+                "second": row["second_name"],
+                "second_quote": _money(row["second_quote"]),
+                "gap": _ratio(gap),
+                "direction": "close" if gap < fences.lower else "far",
+                "peers": stat["peers"],
+                **_fence_evidence(fences),
+            }
+            matches.append(_project_match(row["pk"], row["owner_id"], row["department_id"], evidence))
         return matches
 
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:
@@ -578,6 +626,7 @@ class SecondQuoteGap(Rule):
 
 MAX_GROUP = 8  # the largest group of firms examined (keeps the search bounded in dense markets)
 MAX_LISTED = 900  # ids passed as query parameters at most (SQLite's historical limit is 999)
+MAX_CANDIDATES = 10_000  # groups of one size from one firm examined at most (bounds dense markets)
 
 
 def _frequent_groups(
@@ -595,21 +644,41 @@ def _frequent_groups(
             partners[b].add(a)
             level[frozenset((a, b))] = joint
     found = dict(level)
-    size = 2
-    while level and size < MAX_GROUP:
-        following: dict[frozenset[int], set[int]] = {}
-        for group, joint in level.items():
-            top = max(group)
-            common = set.intersection(*(partners[m] for m in group))
-            for firm in common:
-                if firm <= top:
-                    continue
-                together = joint & projects_of[firm]
-                if len(together) >= min_rounds:
-                    following[group | {firm}] = together
-        found.update(following)
-        level = following
-        size += 1
+    # Groups grow only with firms above their largest member, so each group's smallest member
+    # (its root) never changes: grow each root's groups on their own, within a budget, so that
+    # a crowd of firms entering the same rounds stops its own search and nobody else's.
+    by_root: dict[int, dict[frozenset[int], set[int]]] = defaultdict(dict)
+    for group, joint in level.items():
+        by_root[min(group)][group] = joint
+    for root, rooted in by_root.items():
+        size = 2
+        while rooted and size < MAX_GROUP:
+            following: dict[frozenset[int], set[int]] = {}
+            for group, joint in rooted.items():
+                top = max(group)
+                common = set.intersection(*(partners[m] for m in group))
+                for firm in common:
+                    if firm <= top:
+                        continue
+                    together = joint & projects_of[firm]
+                    if len(together) >= min_rounds:
+                        following[group | {firm}] = together
+                if len(following) > MAX_CANDIDATES:
+                    break
+            if len(following) > MAX_CANDIDATES:
+                # Many firms entering the same rounds (an open market, not a ring) make the
+                # number of groups explode; keep this root's groups found so far.
+                logger.warning(
+                    "CO05: more than %s groups of %s firms from firm %s; its groups larger than %s are not examined",
+                    MAX_CANDIDATES,
+                    size + 1,
+                    root,
+                    size,
+                )
+                break
+            found.update(following)
+            rooted = following
+            size += 1
     return found
 
 
@@ -625,6 +694,7 @@ class BidRotation(Rule):
     the firms, the rounds and who won each. Each member is a subject of its own flag."""
 
     code = "CO05"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "固定机构组合轮流中选"
     title_en = "The same group of firms bidding together with rotating wins"
@@ -658,17 +728,44 @@ class BidRotation(Rule):
             project__method__in=PRICE_COMPETES,
             project__registration_deadline__gte=_since(params["days"]),
         )
-        pairs = (
-            rounds.filter(
-                project__applications__state__in=JUDGED,
-                project__applications__intermediary_id__gt=F("intermediary_id"),
+
+        def frequent_pairs(
+            firms: list[int] | None, ordered: bool, within: bool = False
+        ) -> list[tuple[int, int]]:
+            """Pairs of firms that applied together to ``min_rounds`` rounds (one side among
+            ``firms`` if given, both if ``within``; each pair once if ``ordered``)."""
+            # One filter() call, so that every condition is on the same partner application.
+            partner = Q(project__applications__state__in=JUDGED)
+            if ordered:
+                partner &= Q(project__applications__intermediary_id__gt=F("intermediary_id"))
+            else:
+                partner &= Q(project__applications__intermediary_id__gt=F("intermediary_id")) | Q(
+                    project__applications__intermediary_id__lt=F("intermediary_id")
+                )
+            if within:
+                partner &= Q(project__applications__intermediary_id__in=firms)
+            together = rounds.filter(partner)
+            if firms is not None:
+                together = together.filter(intermediary_id__in=firms)
+            rows = (
+                together.values("intermediary_id", partner=F("project__applications__intermediary_id"))
+                .annotate(together=Count("project_id", distinct=True))
+                .filter(together__gte=params["min_rounds"])
+                .order_by()
             )
-            .values("intermediary_id", partner=F("project__applications__intermediary_id"))
-            .annotate(together=Count("project_id", distinct=True))
-            .filter(together__gte=params["min_rounds"])
-            .order_by()
-        )
-        pair_list = [(row["intermediary_id"], row["partner"]) for row in pairs]
+            return [(row["intermediary_id"], row["partner"]) for row in rows]
+
+        if scope.full:
+            pair_list = frequent_pairs(None, ordered=True)
+        else:
+            # A group with a scoped firm lies within that firm and its frequent partners (every
+            # member co-bids with every other), so only their pairs are needed.
+            around = frequent_pairs(sorted(scope.intermediary_ids or []), ordered=False)
+            neighbourhood = sorted({firm for pair in around for firm in pair})
+            if not around or len(neighbourhood) > MAX_LISTED:
+                pair_list = frequent_pairs(None, ordered=True) if around else []
+            else:
+                pair_list = frequent_pairs(neighbourhood, ordered=True, within=True)
         if not pair_list:
             return []
         firms = {firm for pair in pair_list for firm in pair}
@@ -762,6 +859,7 @@ class LowestQuoteDisqualified(Rule):
     the lowest valid quote and the winner."""
 
     code = "CO06"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "最低报价被判无效"
     title_en = "Lowest quote disqualified"
@@ -854,6 +952,7 @@ class OthersDisqualified(Rule):
     Evidence: the project, its method, the winner and each disqualified firm with its reason."""
 
     code = "CO07"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "除中选人外其他报名均被判无效"
     title_en = "Every applicant but the winner disqualified"
@@ -1035,6 +1134,7 @@ class CoverBidding(Rule):
     percentile and fences."""
 
     code = "CO09"
+    phases = frozenset({AWARD})
     category = Category.COMPETITION
     title_zh = "频繁报名却几乎从不中选（陪标）"
     title_en = "Cover bidding: bids often, almost never wins"
@@ -1054,11 +1154,11 @@ class CoverBidding(Rule):
     ocp = ("R025",)
     scopes = ("project", "intermediary")
 
-    def find(self, scope: Scope, params: dict) -> list[Match]:
-        if not scope.full and not scope.intermediary_ids:
-            return []
+    @staticmethod
+    def bidders(params: dict) -> QuerySet:
+        """Each firm's valid bids in decided price-competing rounds of the window, and its wins."""
         won = Selection.objects.filter(winner=OuterRef("pk"), annulled=False)
-        rows = list(
+        return (
             Application.objects.filter(
                 state=V.VALID,
                 project__method__in=PRICE_COMPETES,
@@ -1070,17 +1170,40 @@ class CoverBidding(Rule):
             .annotate(bids=Count("pk"), wins=Count("pk", filter=Q(won=True)))
             .order_by()
         )
+
+    @staticmethod
+    def statistics(rows: list[dict], params: dict) -> dict[str, dict]:
+        """The market's bid-count percentile and the fences of firms' win rates."""
         if not rows:
-            return []
+            return {"market": {}}
         percentile = quantile([row["bids"] for row in rows], Decimal(params["bids_percentile"]) / 100)
+        fences = Fences.of([Decimal(row["wins"]) / row["bids"] for row in rows], params["iqr_multiplier"])
+        return {"market": {"firms": len(rows), "percentile": percentile, **fences.as_dict()}}
+
+    def find(self, scope: Scope, params: dict) -> list[Match]:
+        if not scope.full and not scope.intermediary_ids:
+            return []
+        if scope.full:
+            rows = list(self.bidders(params))
+            stats = peer_statistics(self.code, True, params, (), lambda _g: self.statistics(rows, params))
+        else:
+            rows = list(self.bidders(params).filter(intermediary_id__in=scope.intermediary_ids))
+            stats = peer_statistics(
+                self.code,
+                False,
+                params,
+                {"market"},
+                lambda _g: self.statistics(list(self.bidders(params)), params),
+            )
+        market = stats.get("market") or {}
+        if not rows or not market:
+            return []
+        percentile = Decimal(market["percentile"])
+        fences = Fences(*(Decimal(market[k]) for k in ("q1", "q3", "lower", "upper")))
         rates = {row["intermediary_id"]: Decimal(row["wins"]) / row["bids"] for row in rows}
-        fences = Fences.of(list(rates.values()), params["iqr_multiplier"])
-        wanted = None if scope.full else set(scope.intermediary_ids or [])
         matches = []
         for row in rows:
             firm = row["intermediary_id"]
-            if wanted is not None and firm not in wanted:
-                continue
             if row["bids"] < percentile or row["bids"] < params["min_bids"]:
                 continue
             if not (row["wins"] == 0 or rates[firm] < fences.lower):
@@ -1093,7 +1216,7 @@ class CoverBidding(Rule):
                 "rate": _ratio(rates[firm]),
                 "percentile": params["bids_percentile"],
                 "bids_at_percentile": _ratio(percentile),
-                "firms": len(rows),
+                "firms": market["firms"],
                 "days": params["days"],
                 **_fence_evidence(fences),
             }

@@ -33,8 +33,8 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import FeeSchedule
 
 from ..models import Category
-from .base import Match, Rule, Scope, Threshold, register
-from .stats import Fences
+from .base import AWARD, COMPETITION, CONTRACT, DELIVERY, PAYMENT, Match, Rule, Scope, Threshold, register
+from .stats import Fences, peer_statistics
 
 VALID = Application.State.VALID
 HUNDRED = Decimal(100)
@@ -118,6 +118,11 @@ def _peer_group(row: dict) -> tuple:
     return (row["project__service_type_id"], "order", scale.adjusted() if scale > 0 else None)
 
 
+def _group_key(row: dict) -> str:
+    """The peer group as stored with its statistics (``PeerStatistic.group``)."""
+    return "|".join(str(part) for part in _peer_group(row))
+
+
 def _group_evidence(row: dict) -> dict[str, Any]:
     if row["band_id"] is not None:
         upper = row["band_to"]
@@ -141,12 +146,6 @@ def _scale_range(evidence: dict, english: bool) -> str:
             else f"{evidence['scale_from']} and up (10,000 yuan)"
         )
     return f"{evidence['scale_from']}～{upper} 万元" if upper else f"{evidence['scale_from']} 万元以上"
-
-
-def _touched_service_types(scope: Scope) -> QuerySet:
-    """Service types of the scope's projects and of the projects its firms applied to."""
-    touched = scope.projects_or_firms(Application.objects.all(), "project_id", "intermediary_id")
-    return touched.values("project__service_type_id")
 
 
 QUOTE_FIELDS = (
@@ -176,6 +175,7 @@ class QuoteOutsideGovernmentBand(Rule):
     that applies (scale bracket and fee range) and the regime."""
 
     code = "FE01"
+    phases = frozenset({COMPETITION, AWARD})
     category = Category.FEES
     title_zh = "报价超出政府定价或指导价区间"
     title_en = "Quote outside the government price band"
@@ -284,6 +284,8 @@ class QuoteAboveOwnSchedule(Rule):
     schedule version in force with its maximum."""
 
     code = "FE02"
+    phases = frozenset({COMPETITION})
+    firm_records = True
     category = Category.FEES
     title_zh = "报价高于本机构公示收费标准"
     title_en = "Quote above the firm's published fee schedule"
@@ -387,6 +389,8 @@ class ScheduleRaisedBeforeBid(Rule):
     took effect and when the firm applied."""
 
     code = "FE03"
+    phases = frozenset({COMPETITION})
+    firm_records = True
     category = Category.FEES
     title_zh = "投标前短期内上调收费标准"
     title_en = "Fee schedule raised shortly before a bid"
@@ -485,6 +489,7 @@ class ContractAboveWinningQuote(Rule):
     quote, the contract amount, the number of amendments and the amount they set."""
 
     code = "FE04"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.FEES
     title_zh = "合同金额高于中选报价或变更大幅加价"
     title_en = "Contract above the winning quote, or raised by amendments"
@@ -602,6 +607,7 @@ class PaymentsAboveContract(Rule):
     (DESIGN §3.9). Evidence: the project, the contract amount, the net amount paid and the excess."""
 
     code = "FE05"
+    phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
     category = Category.FEES
     title_zh = "付款超过合同金额"
     title_en = "Payments above the contract amount"
@@ -674,6 +680,7 @@ class PaymentBeforeAcceptance(Rule):
     no acceptance yet) and the acceptance time."""
 
     code = "FE06"
+    phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
     category = Category.FEES
     title_zh = "验收前付款"
     title_en = "Payment before acceptance"
@@ -790,33 +797,56 @@ class _PeerOutlier(Rule):
     def match(self, row: dict, fence: dict[str, Decimal], peers: int) -> Match:
         raise NotImplementedError
 
+    def scoped(self, scope: Scope, quotes: QuerySet) -> QuerySet:
+        """The quotes a per-change run judges: those of the scope's projects and firms."""
+        return scope.projects_or_firms(quotes, "project_id", "intermediary_id")
+
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        quotes = self.quotes()
-        if not scope.full:
-            quotes = quotes.filter(project__service_type_id__in=_touched_service_types(scope))
-        rows = list(
-            _with_band(quotes).values(
-                *QUOTE_FIELDS, "band_id", "band_from", "band_to", "project__service_type__code"
+        fields = (*QUOTE_FIELDS, "band_id", "band_from", "band_to", "project__service_type__code")
+        if scope.full:
+            rows = list(_with_band(self.quotes()).values(*fields))
+            stats = peer_statistics(
+                self.code, True, params, (), lambda _groups: self.statistics(rows, None, params)
             )
-        )
-        groups: dict[tuple, list[Decimal]] = defaultdict(list)
-        for row in rows:
-            groups[_peer_group(row)].append(row["quote_amount"])
-        computed: dict[tuple, dict[str, Decimal]] = {}
+        else:
+            rows = list(_with_band(self.scoped(scope, self.quotes())).values(*fields))
+            stats = peer_statistics(
+                self.code, False, params, {_group_key(row) for row in rows}, lambda g: self.compute(g, params)
+            )
         matches = []
         for row in rows:
             if not self.touches(scope, row):
                 continue
-            group = _peer_group(row)
-            if len(groups[group]) < params["min_peers"]:
+            stat = stats.get(_group_key(row)) or {}
+            if stat.get("peers", 0) < params["min_peers"]:
                 continue
-            if group not in computed:
-                computed[group] = fences(groups[group], params["iqr_multiplier"])
-            fence = computed[group]
+            fence = {name: Decimal(stat[name]) for name in ("q1", "q3", "lower", "upper")}
             if not self.outlier(row["quote_amount"], fence):
                 continue
-            matches.append(self.match(row, fence, len(groups[group])))
+            matches.append(self.match(row, fence, stat["peers"]))
         return matches
+
+    def statistics(self, rows: list[dict], wanted: set[str] | None, params: dict) -> dict[str, dict]:
+        """Each peer group's number of quotes and, where there are enough, its fences."""
+        groups: dict[str, list[Decimal]] = defaultdict(list)
+        for row in rows:
+            key = _group_key(row)
+            if wanted is None or key in wanted:
+                groups[key].append(row["quote_amount"])
+        result: dict[str, dict] = {}
+        for key, values in groups.items():
+            result[key] = {"peers": len(values)}
+            if len(values) >= params["min_peers"]:
+                result[key].update(fences(values, params["iqr_multiplier"]))
+        return result
+
+    def compute(self, wanted: set[str], params: dict) -> dict[str, dict]:
+        """The statistics of some peer groups, from all the quotes of their service types."""
+        types = {int(key.split("|", 1)[0]) for key in wanted}
+        rows = _with_band(self.quotes().filter(project__service_type_id__in=types)).values(
+            "quote_amount", "band_id", "project__scale", "project__service_type_id"
+        )
+        return self.statistics(list(rows), wanted, params)
 
     def touches(self, scope: Scope, row: dict) -> bool:
         return _in_scope(scope, row["project_id"], row["intermediary_id"])
@@ -848,6 +878,7 @@ class AbnormallyLowQuote(_PeerOutlier):
     number of peers."""
 
     code = "FE07"
+    phases = frozenset({COMPETITION})
     category = Category.FEES
     title_zh = "报价异常低于同类项目"
     title_en = "Abnormally low quote against peers"
@@ -902,6 +933,7 @@ class AbnormallyHighWinningQuote(_PeerOutlier):
     winner, its quote, Q1, Q3, the fence and the number of peer awards."""
 
     code = "FE08"
+    phases = frozenset({AWARD})
     category = Category.FEES
     title_zh = "中选报价异常高于同类项目"
     title_en = "Abnormally high winning quote against peers"
@@ -916,6 +948,9 @@ class AbnormallyHighWinningQuote(_PeerOutlier):
 
     def quotes(self) -> QuerySet:
         return Application.objects.filter(_winner(), quote_amount__isnull=False)
+
+    def scoped(self, scope: Scope, quotes: QuerySet) -> QuerySet:
+        return scope.projects(quotes, "project_id")
 
     def touches(self, scope: Scope, row: dict) -> bool:
         return _in_scope(scope, row["project_id"], None)
@@ -959,6 +994,7 @@ class ChargeNotTiedToContract(Rule):
     reference, time), and the contract's project where there is one."""
 
     code = "FE09"
+    phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
     category = Category.FEES
     title_zh = "未对应合同条目的收费"
     title_en = "Charge not tied to a contract line"
@@ -1072,6 +1108,7 @@ class AwardsSplitUnderThreshold(Rule):
     threshold, date) with their total."""
 
     code = "FE10"
+    phases = frozenset({AWARD})
     category = Category.FEES
     title_zh = "化整为零：多次略低于直接选取限额"
     title_en = "Awards split just under the direct-selection threshold"

@@ -67,7 +67,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import PUBLIC_STATUSES, Intermediary, Offer
 
 from ..models import Category, Complaint, FiledReport
-from .base import Match, Rule, Scope, Threshold, register
+from .base import AWARD, COMPETITION, CONTRACT, POSTING, Match, Rule, Scope, Threshold, register
 
 DISCRETIONARY = (Method.CREDIT_PREFERENCE, Method.SCORED_COMPARISON)
 # Posted requirements the operator has not sent back: what firms and regulators see.
@@ -164,8 +164,12 @@ def _repeated_picks(
     picks = _awards().filter(method__in=methods)
     if rivals_only:
         picks = picks.filter(_had_rivals())
+    counted = picks
+    if not scope.full:
+        # The window is per owner and firm, so leaving other firms out changes no count.
+        counted = picks.filter(winner__intermediary_id__in=scope.intermediary_ids or [])
     ends = (
-        picks.annotate(n=_trailing_count(days, "project__owner_id", "winner__intermediary_id"))
+        counted.annotate(n=_trailing_count(days, "project__owner_id", "winner__intermediary_id"))
         .filter(n__gte=count)
         .order_by()
         .values_list("project__owner_id", "winner__intermediary_id", "performed_at", "n")
@@ -262,6 +266,7 @@ class DirectSelectionAboveThreshold(Rule):
     source, winning quote, contract amount and the threshold."""
 
     code = "FA01"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.FORCED_AGENCY
     title_zh = "直接选取金额超过限额"
     title_en = "Direct selection above the threshold"
@@ -302,8 +307,9 @@ class DirectSelectionAboveThreshold(Rule):
                 Q(winner__quote_amount__gte=limit) | Q(project__contract__amount__gte=limit)
             )
         rows = (
-            scope.projects_or_firms(_awards(), "project_id", "winner__intermediary_id")
-            .filter(method=Method.DIRECT)
+            scope.projects_or_firms(
+                _awards().filter(method=Method.DIRECT), "project_id", "winner__intermediary_id"
+            )
             .filter(over)
             .values(
                 "project_id",
@@ -375,6 +381,7 @@ class RepeatedDirectSelection(Rule):
     window, its dates and projects, and the owner's direct awards to anyone in that window."""
 
     code = "FA02"
+    phases = frozenset({AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "同一业主反复直接选取同一中介"
     title_en = "Owner repeatedly direct-selects the same intermediary"
@@ -426,6 +433,7 @@ class DepartmentShareConcentration(Rule):
     window with the highest share, the share, the dates and the firm's projects."""
 
     code = "FA03"
+    phases = frozenset({AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "同一中介承接某部门审批事项项目比例过高"
     title_en = "One intermediary wins a large share of a department's projects"
@@ -456,10 +464,21 @@ class DepartmentShareConcentration(Rule):
         days, share = params["days"], params["share"]
         awards = _awards().filter(project__approval_item__isnull=False).filter(_had_rivals())
         department = "project__approval_item__department_id"
+        counted = awards
+        if not scope.full:
+            # The windows are per department: only the departments the scope's firms won in
+            # matter, and leaving the others out changes no count.
+            counted = awards.filter(
+                **{
+                    f"{department}__in": awards.filter(
+                        winner__intermediary_id__in=scope.intermediary_ids or []
+                    ).values(department)
+                }
+            )
         # Window functions over the whole market (a scope filter before them would change the
         # counts): the department's awards and the firm's in the days ending at each award.
         ends = (
-            awards.annotate(
+            counted.annotate(
                 total=_trailing_count(days, department),
                 won=_trailing_count(days, department, "winner__intermediary_id"),
             )
@@ -566,6 +585,7 @@ class RequirementsBeyondAllowance(Rule):
     changed outside them. Evidence: the project and each finding."""
 
     code = "FA04"
+    phases = frozenset({POSTING})
     category = Category.FORCED_AGENCY
     title_zh = "资格要求超出服务事项标准"
     title_en = "Requirements beyond the service type's allowance"
@@ -733,6 +753,7 @@ class RelaunchedUntilWon(Rule):
     and winner and the new round and winner."""
 
     code = "FA05"
+    phases = frozenset({COMPETITION, AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "反复重新发布或撤销结果直至特定中介中选"
     title_en = "Relaunched or annulled until one intermediary wins"
@@ -754,23 +775,18 @@ class RelaunchedUntilWon(Rule):
     ocp = ()
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        matches = self._chains(params["relaunches"])
+        matches = self._chains(params["relaunches"], scope)
         if params["annulled_reassignment"]:
-            matches += self._annulments()
+            matches += self._annulments(scope)
         return _scoped(scope, matches)
 
-    def _chains(self, minimum: int) -> list[Match]:
-        members = {
-            row["pk"]: row
-            for row in Project.objects.filter(
-                Q(relaunch_of__isnull=False) | Exists(Project.objects.filter(relaunch_of_id=OuterRef("pk")))
-            ).values("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
-        }
-        winners = (
-            _awards()
-            .filter(project__relaunch_of__isnull=False)
-            .order_by("project_id", "round")
-            .values(
+    def _chains(self, minimum: int, scope: Scope) -> list[Match]:
+        winners = list(
+            scope.projects_or_firms(
+                _awards().filter(project__relaunch_of__isnull=False).order_by("project_id", "round"),
+                "project_id",
+                "winner__intermediary_id",
+            ).values(
                 "project_id",
                 "project__owner_id",
                 "project__department_id",
@@ -778,6 +794,14 @@ class RelaunchedUntilWon(Rule):
                 "winner__intermediary__name",
             )
         )
+        if not winners:
+            return []
+        members = {
+            row["pk"]: row
+            for row in Project.objects.filter(
+                Q(relaunch_of__isnull=False) | Exists(Project.objects.filter(relaunch_of_id=OuterRef("pk")))
+            ).values("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
+        }
         matches = []
         for win in winners:
             chain = []
@@ -815,16 +839,24 @@ class RelaunchedUntilWon(Rule):
             )
         return matches
 
-    def _annulments(self) -> list[Match]:
+    def _annulments(self, scope: Scope) -> list[Match]:
         later = (
             _awards()
             .filter(project_id=OuterRef("project_id"), round__gt=OuterRef("round"))
             .order_by("-round")
         )
-        # Annulments are rare: read them all; ``find`` keeps those in scope.
+        annulled = Selection.objects.filter(annulled=True, winner__isnull=False)
+        if not scope.full:
+            # The new winner may be a scoped firm whose project is not in scope: keep the
+            # annulments of the scoped projects and of every project a scoped firm won.
+            won = (
+                _awards()
+                .filter(winner__intermediary_id__in=scope.intermediary_ids or [])
+                .values("project_id")
+            )
+            annulled = annulled.filter(Q(project_id__in=scope.project_ids or []) | Q(project_id__in=won))
         rows = (
-            Selection.objects.filter(annulled=True, winner__isnull=False)
-            .annotate(
+            annulled.annotate(
                 new_round=Subquery(later.values("round")[:1]),
                 new_firm_id=Subquery(later.values("winner__intermediary_id")[:1]),
                 new_firm=Subquery(later.values("winner__intermediary__name")[:1]),
@@ -904,6 +936,8 @@ class OffPlatformReport(Rule):
     project for the case with its winner when there is one."""
 
     code = "FA06"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.FORCED_AGENCY
     title_zh = "审批案件备案的中介报告未经中介超市选取"
     title_en = "Approval case filed with a report not procured on the platform"
@@ -1153,6 +1187,7 @@ class CaptiveSupplier(Rule):
     of contracts and their total amount."""
 
     code = "FA08"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.FORCED_AGENCY
     title_zh = "专属供应商：仅与同一业主签约"
     title_en = "Captive supplier: contracts with one owner only"
@@ -1233,6 +1268,7 @@ class DiscretionaryPicksSameFirm(Rule):
     the owner's discretionary awards to anyone in that window."""
 
     code = "FA09"
+    phases = frozenset({AWARD})
     category = Category.FORCED_AGENCY
     title_zh = "业主自主选定总落在同一中介"
     title_en = "An owner's discretionary picks land on the same firm"

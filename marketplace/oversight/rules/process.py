@@ -28,7 +28,7 @@ from marketplace.procurement.models import (
 )
 
 from ..models import Category
-from .base import Match, Rule, Scope, Threshold, register
+from .base import AWARD, COMPETITION, CONTRACT, DELIVERY, POSTING, Match, Rule, Scope, Threshold, register
 
 
 def _day(value: datetime) -> date:
@@ -61,6 +61,7 @@ class ShortRegistrationPeriod(Rule):
     deadline dates, the working days between them and the minimum."""
 
     code = "PR01"
+    phases = frozenset({POSTING, COMPETITION})
     category = Category.PROCESS
     title_zh = "报名期少于规定工作日"
     title_en = "Registration period shorter than the minimum"
@@ -136,6 +137,7 @@ class LateApplicationAccepted(Rule):
     and how many minutes late."""
 
     code = "PR02"
+    phases = frozenset({COMPETITION})
     category = Category.PROCESS
     title_zh = "截止后仍受理报名"
     title_en = "Application accepted after the deadline"
@@ -215,6 +217,7 @@ class ContractNotSigned(Rule):
     working days overdue."""
 
     code = "PR03"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.PROCESS
     title_zh = "合同未按期签订"
     title_en = "Contract not signed by the deadline"
@@ -320,6 +323,7 @@ class LateDelivery(Rule):
     today's date when none) and the working days late."""
 
     code = "PR04"
+    phases = frozenset({CONTRACT, DELIVERY})
     category = Category.PROCESS
     title_zh = "服务严重逾期"
     title_en = "Delivery seriously late"
@@ -423,6 +427,7 @@ class AcceptanceOrPublicity(Rule):
     Evidence: the project, the deadline or the period's dates, the working days counted."""
 
     code = "PR05"
+    phases = frozenset({AWARD, DELIVERY})
     category = Category.PROCESS
     title_zh = "验收逾期或结果公示期不足"
     title_en = "Acceptance overdue or result publicity too short"
@@ -587,6 +592,7 @@ class WinnerWalkedAway(Rule):
     serious finding the walk-aways, their dates and ``serious: true``."""
 
     code = "PR06"
+    phases = frozenset({AWARD, CONTRACT})
     category = Category.PROCESS
     title_zh = "中选机构放弃中选"
     title_en = "Winner walked away"

@@ -24,7 +24,7 @@ from marketplace.providers.models import DeclaredTie, Shareholder
 
 from .. import graph
 from ..models import Category, RuleSetting
-from .base import Match, Rule, Scope, Threshold, get_rule, register
+from .base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, get_rule, register
 
 # Paths stored in one flag's evidence (all are counted).
 EVIDENCE_PATHS = 5
@@ -209,6 +209,8 @@ class OwnershipPath(TieRule):
     and supplier). Evidence: every path (nodes and labelled edges) with its hops."""
 
     code = "RP01"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "中选机构与审批部门存在股权关联"
     title_en = "Ownership path between the winner and the approving department"
@@ -297,6 +299,8 @@ class StaffOfDepartment(TieRule):
     ties). Evidence: each person, role, position, period, relation and path."""
 
     code = "RP02"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "中选机构人员为审批部门工作人员或其近亲属"
     title_en = "Winner's people are staff of the approving department or their relatives"
@@ -381,6 +385,8 @@ class RevolvingDoor(TieRule):
     duties (2 or 3 years). Evidence: each person, role, leaving date and days before the award."""
 
     code = "RP03"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "旋转门：原部门工作人员离职后短期内为中选机构任职"
     title_en = "Revolving door: former department staff at the winner"
@@ -451,6 +457,8 @@ class SharedContact(TieRule):
     牌子); OCP R043. Evidence: each shared contact and the party on the department's side."""
 
     code = "RP04"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "中选机构与审批部门共用联系方式"
     title_en = "Winner shares contacts with the approving department"
@@ -538,6 +546,8 @@ class UndeclaredTie(Rule):
     current thresholds. Evidence: the ties found (rule and paths) and the award."""
 
     code = "RP05"
+    phases = frozenset({AWARD})
+    firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "未申报的关联关系"
     title_en = "Undeclared tie"
@@ -620,6 +630,8 @@ class AffiliateCompetes(Rule):
     its approvals (脱钩改制). Evidence: the applicant, the affiliate, and the share if owned."""
 
     code = "RP06"
+    phases = frozenset({COMPETITION, AWARD})
+    firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "部门所属或主管单位参与本部门审批事项的中介服务竞争"
     title_en = "Department's own affiliate competes for its approval items"

@@ -7,25 +7,33 @@ so SQLite and PostgreSQL give the same answer; fences are Tukey's Q1 - k·IQR an
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
+from django.db import transaction
+from django.utils import timezone
 
-def quantile_r8(values: list[Fraction], tau: Fraction) -> Fraction:
-    """The R-8 sample quantile of sorted ``values``."""
+from marketplace.core.audit import canonical
+
+
+def quantile_r8(values: list, tau: Fraction) -> Fraction:
+    """The R-8 sample quantile of sorted ``values`` (Decimals, ints or Fractions; only the two
+    values the quantile falls between are turned into fractions)."""
     n = len(values)
     if not n:
         raise ValueError("no values")
     h = (n + Fraction(1, 3)) * tau + Fraction(1, 3)
     whole = math.floor(h)
     if whole <= 0 or tau == 0:
-        return values[0]
+        return Fraction(values[0])
     if whole >= n or tau == 1:
-        return values[-1]
-    low, high = values[whole - 1], values[whole]
+        return Fraction(values[-1])
+    low, high = Fraction(values[whole - 1]), Fraction(values[whole])
     return low + (h - whole) * (high - low)
 
 
@@ -35,8 +43,7 @@ def to_decimal(value: Fraction) -> Decimal:
 
 def quantile(values: Iterable[Decimal | int], tau: Decimal | str) -> Decimal:
     """The ``tau`` quantile of unsorted ``values``, as a Decimal."""
-    ordered = sorted(Fraction(v) for v in values)
-    return to_decimal(quantile_r8(ordered, Fraction(str(tau))))
+    return to_decimal(quantile_r8(sorted(values), Fraction(str(tau))))
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,7 @@ class Fences:
 
     @classmethod
     def of(cls, values: Iterable[Decimal | int], multiplier: Decimal) -> Fences:
-        ordered = sorted(Fraction(v) for v in values)
+        ordered = sorted(values)
         q1, q3 = quantile_r8(ordered, Fraction(1, 4)), quantile_r8(ordered, Fraction(3, 4))
         k = Fraction(multiplier)
         return cls(
@@ -59,3 +66,64 @@ class Fences:
 
     def as_dict(self) -> dict[str, Decimal]:
         return {"q1": self.q1, "q3": self.q3, "lower": self.lower, "upper": self.upper}
+
+
+# --- stored peer statistics ---------------------------------------------------------------------
+
+
+def _params_tag(params: dict) -> str:
+    return hashlib.sha256(json.dumps(canonical(params), sort_keys=True).encode()).hexdigest()
+
+
+def peer_statistics(
+    code: str,
+    full: bool,
+    params: dict,
+    groups: Iterable[str],
+    compute: Callable[[set[str] | None], dict[str, dict]],
+) -> dict[str, dict]:
+    """The statistics of peer ``groups`` for rule ``code``.
+
+    A full scan computes every group (``compute(None)``) and stores the result, replacing what
+    was stored. A per-change run reads the stored figures of the groups it needs and computes
+    (and stores) only those missing or computed with other thresholds, so its cost does not
+    grow with the market. Between full scans the stored figures lag the market by the changes
+    since the last scan, which moves a fence by a fraction of one quote among its peers.
+    ``compute`` returns data for every group asked for (``{}`` for a group with no rows); the
+    result is in its stored JSON form (Decimals as strings) either way."""
+    from ..models import PeerStatistic
+
+    tag = _params_tag(params)
+    now = timezone.now()
+    if full:
+        computed = {g: canonical(d) for g, d in compute(None).items()}
+        with transaction.atomic():
+            PeerStatistic.objects.filter(rule=code).delete()
+            PeerStatistic.objects.bulk_create(
+                [
+                    PeerStatistic(rule=code, group=g, params=tag, data=d, computed_at=now)
+                    for g, d in computed.items()
+                ],
+                batch_size=1000,
+            )
+        return computed
+    wanted = set(groups)
+    if not wanted:
+        return {}
+    stored = {s.group: s.data for s in PeerStatistic.objects.filter(rule=code, group__in=wanted, params=tag)}
+    missing = wanted - set(stored)
+    if missing:
+        fresh = compute(missing)
+        fresh.update({g: {} for g in missing - set(fresh)})
+        with transaction.atomic():
+            PeerStatistic.objects.bulk_create(
+                [
+                    PeerStatistic(rule=code, group=g, params=tag, data=canonical(fresh[g]), computed_at=now)
+                    for g in missing
+                ],
+                update_conflicts=True,
+                unique_fields=["rule", "group"],
+                update_fields=["params", "data", "computed_at"],
+            )
+        stored.update({g: canonical(fresh[g]) for g in missing})
+    return stored

@@ -5,17 +5,16 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0002_seed_catalog'),
-        ('procurement', '0002_requirement_order'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0002_seed_catalog"),
+        ("procurement", "0002_requirement_order"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='project',
-            index=models.Index(fields=['approval_case_number', 'service_type'], name='project_case_service'),
+            model_name="project",
+            index=models.Index(fields=["approval_case_number", "service_type"], name="project_case_service"),
         ),
     ]

@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from billing import demo as billing_demo
 from marketplace.core.audit import audit_verify
 from marketplace.procurement import demo as procurement_demo
 from marketplace.providers import demo
@@ -58,6 +59,7 @@ class Command(BaseCommand):
         """A full scan of the monitoring rules, so regulators find the planted cases flagged."""
         from marketplace.oversight.services import monitor_run
 
+        billing_demo.seed_billing(self.stdout.write)  # payments on the accepted contracts
         started = time.monotonic()
         run = monitor_run()
         flagged = sum(row["matches"] for row in run.summary.values())

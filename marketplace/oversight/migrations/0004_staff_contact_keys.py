@@ -14,7 +14,7 @@ def _strip(column, characters):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oversight", "0002_indexes_for_monitoring"),
+        ("oversight", "0003_peer_statistics"),
     ]
 
     operations = [
