@@ -24,6 +24,12 @@ table names only; every value is a query parameter (hence the S608 waivers). Hop
 department's circle: the last link into the department from one of its staff members or
 affiliated entities is free, so an affiliated institution holding shares in the firm is 1 hop
 and "firm <- holding firm <- affiliate" is 2 hops.
+
+For a few firms (a per-change run) the walk is seeded instead: ``neighbourhood`` fetches only the
+edges within reach of the firms, one query per hop through indexed lookups (the contact keys have
+expression indexes on firms and staff, see ``marketplace.core.contacts``), for all the walks a
+run will take, and each walk then runs in Python over those edges. It finds the same paths as the
+recursive CTE (tests/oversight/test_graph.py compares them) without reading the whole edge list.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ from typing import Any
 from django.db import connection
 
 from marketplace.catalog.models import AffiliatedEntity, Department
+from marketplace.core.contacts import ADDRESS_SPACE as _ADDRESS_SPACE
+from marketplace.core.contacts import PHONE_PUNCTUATION as _PHONE_PUNCTUATION
 from marketplace.providers.models import Intermediary, Practitioner, Shareholder
 
 from .models import DepartmentStaff, StaffRelative
@@ -74,9 +82,6 @@ AFFILIATE_KINDS = {
     "enterprise": ("所办企业", "department-run enterprise"),
 }
 
-# Punctuation around area codes and extensions; what is left of a phone number is its digits.
-_PHONE_PUNCTUATION = "-–—－ 　()（）+./"
-_ADDRESS_SPACE = " 　\t\r\n"
 MIN_PHONE_DIGITS = 7
 
 
@@ -171,20 +176,26 @@ def _edge_selects(kinds: Collection[str], min_share: Decimal | None) -> tuple[li
     return selects, params
 
 
-def _contacts_cte() -> str:
-    """Every firm's, department's, staff member's and affiliate's contacts, normalised."""
+def _phone(column: str) -> str:
+    return _strip_sql(column, _PHONE_PUNCTUATION)
+
+
+def _email(column: str) -> str:
+    return f"LOWER(TRIM({column}))"
+
+
+def _address(column: str) -> str:
+    return _strip_sql(column, _ADDRESS_SPACE)
+
+
+# The same expressions as ``marketplace.core.contacts`` (which the models index).
+_NORMALISE = {"phone": _phone, "email": _email, "address": _address}
+
+
+def _contact_sources() -> list[tuple[str, str, str, str, str, tuple[str, ...]]]:
+    """(side, node, label, key, table, fields) of every party with contacts; ``x`` is the row."""
     firm, staff, dept, aff = _t(Intermediary), _t(DepartmentStaff), _t(Department), _t(AffiliatedEntity)
-
-    def phone(column: str) -> str:
-        return _strip_sql(column, _PHONE_PUNCTUATION)
-
-    def email(column: str) -> str:
-        return f"LOWER(TRIM({column}))"
-
-    def address(column: str) -> str:
-        return _strip_sql(column, _ADDRESS_SPACE)
-
-    sources = [
+    return [
         (
             "firm",
             "'o:' || x.uscc",
@@ -204,18 +215,30 @@ def _contacts_cte() -> str:
         ("staff", "'p:' || x.id_hash", "x.name", "'s' || CAST(x.id AS TEXT)", staff, ("phone", "email")),
         ("affiliate", _affiliate_node("x"), "x.name", "'a' || CAST(x.id AS TEXT)", aff, ("phone", "address")),
     ]
-    normalise = {"phone": phone, "email": email, "address": address}
-    selects = []
-    for side, node, label, key, table, fields in sources:
-        for name in fields:
-            selects.append(
-                f"SELECT '{side}' AS side, {node} AS node, {label} AS label, {key} AS ckey, "  # noqa: S608
-                f"'{name}' AS field, {normalise[name](f'x.{name}')} AS value, x.{name} AS raw FROM {table} x"
-            )
+
+
+def _contact_rows(side: str, node: str, label: str, key: str, table: str, name: str, where: str = "") -> str:
+    return (
+        f"SELECT '{side}' AS side, {node} AS node, {label} AS label, {key} AS ckey, "  # noqa: S608
+        f"'{name}' AS field, {_NORMALISE[name](f'x.{name}')} AS value, x.{name} AS raw FROM {table} x"
+        + (f" WHERE {where}" if where else "")
+    )
+
+
+_CONTACT_KEPT = f"c.value <> '' AND (c.field <> 'phone' OR LENGTH(c.value) >= {MIN_PHONE_DIGITS})"
+
+
+def _contacts_cte() -> str:
+    """Every firm's, department's, staff member's and affiliate's contacts, normalised."""
+    selects = [
+        _contact_rows(side, node, label, key, table, name)
+        for side, node, label, key, table, fields in _contact_sources()
+        for name in fields
+    ]
     union = " UNION ALL ".join(selects)
     return (
         f"contacts AS {_materialized()}(SELECT side, node, label, ckey, field, value, raw FROM ({union}) c "  # noqa: S608
-        f"WHERE c.value <> '' AND (c.field <> 'phone' OR LENGTH(c.value) >= {MIN_PHONE_DIGITS}))"
+        f"WHERE {_CONTACT_KEPT})"
     )
 
 
@@ -404,8 +427,13 @@ def _walk_sql(adjacency: str, firm_count: int) -> str:
     )
 
 
-# Queries of one ``paths_to_department`` call at most (the SQLite fallback takes four for the walk).
+# Queries of one ``paths_to_department`` call at most: the SQL walk then the edges on its paths
+# (the SQLite fallback takes four for the walk), or the seeded walk's firms and one query per hop.
 WALK_QUERIES = 5
+# Up to this many firms the walk is seeded: it fetches only the edges within reach of the firms,
+# hop by hop through indexed lookups, and walks them in Python. Above it (a full scan), one SQL
+# walk over the whole edge list is cheaper than thousands of lookups.
+SEEDED_MAX_FIRMS = 100
 
 
 def _walk(
@@ -435,26 +463,372 @@ def _walk(
             cursor.execute(f"DROP TABLE temp.{table}")
 
 
+# --- the seeded walk ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Frontier:
+    """Nodes to expand, by the column that holds them: USCCs (``o:``), person hashes (``p:``) and
+    affiliates without a USCC (``a:``). Departments are never walked on from."""
+
+    usccs: list[str]
+    hashes: list[str]
+    affiliates: list[int]
+
+    @classmethod
+    def of(cls, nodes: Iterable[str]) -> _Frontier:
+        usccs, hashes, affiliates = set(), set(), set()
+        for node in nodes:
+            prefix, value = node[:2], node[2:]
+            if prefix == "o:":
+                usccs.add(value)
+            elif prefix == "p:":
+                hashes.add(value)
+            elif prefix == "a:":
+                affiliates.add(int(value))
+        return cls(sorted(usccs), sorted(hashes), sorted(affiliates))
+
+
+def _in(column: str, values: list, params: list[Any]) -> str | None:
+    """``column IN (...)`` with its values appended to ``params``; None for no values."""
+    if not values:
+        return None
+    params.extend(values)
+    return f"{column} IN ({', '.join(['%s'] * len(values))})"
+
+
+def _near_selects(
+    kinds: Collection[str], min_share: Decimal | None, near: _Frontier
+) -> tuple[list[str], list[Any]]:
+    """The edges of ``kinds`` touching a node of ``near``, in the columns of ``edges_cte``, one
+    SELECT per indexed lookup (an edge may come twice)."""
+    firm, holder, prac = _t(Intermediary), _t(Shareholder), _t(Practitioner)
+    staff, rel, dept, aff = _t(DepartmentStaff), _t(StaffRelative), _t(Department), _t(AffiliatedEntity)
+    no_share, no_date = "CAST(NULL AS NUMERIC)", "CAST(NULL AS DATE)"
+    selects: list[str] = []
+    params: list[Any] = []
+
+    def add(select: str, lookups: list[tuple[str, list]], extra: list[Any] = ()) -> None:
+        for column, values in lookups:
+            condition_params: list[Any] = []
+            condition = _in(column, values, condition_params)
+            if condition:
+                selects.append(f"{select} AND {condition}")
+                params.extend([*extra, *condition_params])
+
+    if SHAREHOLDING in kinds:
+        share_filter, extra = "", []
+        if min_share is not None and min_share > 0:
+            share_filter, extra = " AND sh.share >= %s", [min_share]
+        for kind, holder_node, present, holder_column, holder_values in (
+            ("person", "'p:' || sh.id_hash", "sh.id_hash <> ''", "sh.id_hash", near.hashes),
+            ("firm", "'o:' || sh.uscc", "sh.uscc <> ''", "sh.uscc", near.usccs),
+        ):
+            add(
+                f"SELECT 'sh:' || CAST(sh.id AS TEXT), {holder_node}, 'o:' || i.uscc, '{SHAREHOLDING}', "  # noqa: S608
+                f"sh.name, i.name, sh.share, {no_date}, {no_date}, '{kind}' "
+                f"FROM {holder} sh JOIN {firm} i ON i.id = sh.intermediary_id "
+                f"WHERE sh.kind = '{kind}' AND {present}{share_filter}",
+                [(holder_column, holder_values), ("i.uscc", near.usccs)],
+                extra,
+            )
+    if LEGAL_REPRESENTATIVE in kinds:
+        add(
+            f"SELECT 'lr:' || CAST(i.id AS TEXT), 'p:' || i.legal_representative_id_hash, 'o:' || i.uscc, "  # noqa: S608
+            f"'{LEGAL_REPRESENTATIVE}', i.legal_representative, i.name, {no_share}, {no_date}, {no_date}, '' "
+            f"FROM {firm} i WHERE i.legal_representative_id_hash <> ''",
+            [("i.legal_representative_id_hash", near.hashes), ("i.uscc", near.usccs)],
+        )
+    if PRACTITIONER in kinds:
+        add(
+            f"SELECT 'pr:' || CAST(p.id AS TEXT), 'p:' || p.id_hash, 'o:' || i.uscc, '{PRACTITIONER}', "  # noqa: S608
+            f"p.name, i.name, {no_share}, {no_date}, {no_date}, p.title "
+            f"FROM {prac} p JOIN {firm} i ON i.id = p.intermediary_id WHERE p.id_hash <> ''",
+            [("p.id_hash", near.hashes), ("i.uscc", near.usccs)],
+        )
+    if STAFF in kinds:
+        add(
+            f"SELECT 'st:' || CAST(s.id AS TEXT), 'p:' || s.id_hash, 'd:' || CAST(s.department_id AS TEXT), "  # noqa: S608
+            f"'{STAFF}', s.name, d.name_zh, {no_share}, s.started_on, s.ended_on, s.position "
+            f"FROM {staff} s JOIN {dept} d ON d.id = s.department_id WHERE s.id_hash <> ''",
+            [("s.id_hash", near.hashes)],
+        )
+    if RELATIVE in kinds:
+        add(
+            f"SELECT 'rel:' || CAST(r.id AS TEXT), 'p:' || r.id_hash, 'p:' || s.id_hash, '{RELATIVE}', "  # noqa: S608
+            f"r.name, s.name, {no_share}, {no_date}, {no_date}, r.relation "
+            f"FROM {rel} r JOIN {staff} s ON s.id = r.staff_id WHERE r.id_hash <> '' AND s.id_hash <> ''",
+            [("r.id_hash", near.hashes), ("s.id_hash", near.hashes)],
+        )
+    if AFFILIATION in kinds:
+        affiliation = (
+            f"SELECT 'af:' || CAST(a.id AS TEXT), 'd:' || CAST(a.department_id AS TEXT), {_affiliate_node('a')}, "  # noqa: S608
+            f"'{AFFILIATION}', d.name_zh, a.name, {no_share}, {no_date}, {no_date}, a.kind "
+            f"FROM {aff} a JOIN {dept} d ON d.id = a.department_id"
+        )
+        add(f"{affiliation} WHERE a.uscc <> ''", [("a.uscc", near.usccs)])
+        add(f"{affiliation} WHERE a.uscc = ''", [("a.id", near.affiliates)])
+    if CONTACT in kinds:
+        contact_selects, contact_params = _near_contact_selects(near)
+        selects += contact_selects
+        params += contact_params
+    return selects, params
+
+
+def _near_contact_selects(near: _Frontier) -> tuple[list[str], list[Any]]:
+    """Shared contacts touching ``near``: a firm of ``near`` with every other party whose key is the
+    same, and a staff member or affiliate of ``near`` with every firm whose key is the same (the
+    firm's side through the expression indexes on its contacts)."""
+    no_share, no_date = "CAST(NULL AS NUMERIC)", "CAST(NULL AS DATE)"
+    sources = _contact_sources()
+    firm_source = sources[0]
+    selects: list[str] = []
+    params: list[Any] = []
+    for side, node, label, key, table, fields in sources:
+        for name in fields:
+            if side == "firm":
+                lookups = [("x.uscc", near.usccs)]
+            elif side == "staff":
+                lookups = [("x.id_hash", near.hashes)]
+            elif side == "affiliate":
+                lookups = [("x.uscc", near.usccs), ("x.id", near.affiliates)]
+            else:
+                continue  # a department is never walked on from
+            for column, values in lookups:
+                row_params: list[Any] = []
+                condition = _in(column, values, row_params)
+                if not condition:
+                    continue
+                if side == "affiliate":
+                    condition += " AND x.uscc <> ''" if column == "x.uscc" else " AND x.uscc = ''"
+                rows = _contact_rows(side, node, label, key, table, name, condition)
+                # ``c`` is the party of ``near``; ``x`` the party on the other side.
+                kept = f"(SELECT * FROM ({rows}) c WHERE {_CONTACT_KEPT}) c"  # noqa: S608
+                others = [firm_source] if side != "firm" else sources[1:]
+                for _, o_node, o_label, o_key, o_table, o_fields in others:
+                    if name not in o_fields:
+                        continue
+                    if side == "firm":
+                        ends = f"'ct:{name}:' || c.ckey || ':' || {o_key}, c.node, {o_node}, "
+                        labels = f"c.label, {o_label}, "
+                        raw = "c.raw"
+                    else:
+                        ends = f"'ct:{name}:' || {o_key} || ':' || c.ckey, {o_node}, c.node, "
+                        labels = f"{o_label}, c.label, "
+                        raw = f"x.{name}"
+                    selects.append(
+                        f"SELECT {ends}'{CONTACT}', {labels}{no_share}, {no_date}, {no_date}, "  # noqa: S608
+                        f"'{name}=' || {raw} FROM {kept} JOIN {o_table} x ON {_NORMALISE[name](f'x.{name}')} = c.value"
+                    )
+                    params.extend(row_params)
+    return selects, params
+
+
+def _row_edge(row: tuple) -> Edge:
+    return Edge(
+        ref=row[0],
+        kind=row[3],
+        source=row[1],
+        target=row[2],
+        source_label=row[4] or "",
+        target_label=row[5] or "",
+        share=_as_decimal(row[6]),
+        started_on=_as_date(row[7]),
+        ended_on=_as_date(row[8]),
+        detail=row[9] or "",
+    )
+
+
+# What a walk asks for: the edge kinds, the hops at most and the smallest share (None: any).
+Request = tuple[frozenset[str], int, Decimal | None]
+# Every staff and affiliation edge is the free step into a department.
+FREE_KINDS = frozenset({STAFF, AFFILIATION})
+
+
+def request(kinds: Collection[str], max_hops: int, min_share: Decimal | None = None) -> Request:
+    return (frozenset(kinds), max_hops, min_share if min_share is not None and min_share > 0 else None)
+
+
+def _covers(plan: Request, wanted: Request) -> bool:
+    kinds, hops, share = plan
+    return (
+        wanted[0] <= kinds
+        and wanted[1] <= hops
+        and (share is None or (wanted[2] is not None and wanted[2] >= share))
+    )
+
+
+@dataclass
+class Neighbourhood:
+    """The edges within reach of some firms for the walks of ``plan``: every path any of those
+    walks can take from any of the firms uses only these edges."""
+
+    firm_ids: frozenset[int]
+    seeds: dict[int, str]  # firm id -> its node
+    edges: dict[str, Edge]
+    plan: tuple[Request, ...]
+
+    def covers(self, firm_ids: Iterable[int], wanted: Request) -> bool:
+        return set(firm_ids) <= self.firm_ids and any(_covers(p, wanted) for p in self.plan)
+
+    @property
+    def departments(self) -> set[int]:
+        """Every department the edges touch (those the walks can reach, and a few more)."""
+        return {
+            int(node[2:])
+            for edge in self.edges.values()
+            for node in (edge.source, edge.target)
+            if node.startswith("d:")
+        }
+
+
+# Where ``neighbourhood`` leaves its result in a run's memo for ``paths_to_department``.
+NEIGHBOURHOOD = "graph.neighbourhood"
+
+
+def neighbourhood(
+    firm_ids: Iterable[int], plan: Iterable[Request], memo: dict | None = None
+) -> Neighbourhood:
+    """Fetch the edges within reach of the firms, one query per hop (plus one for the firms): the
+    edges touching the nodes reached so far, of the kinds some walk of ``plan`` may still take
+    from there. A node first reached after a walk's last hop may only take a free step into its
+    department. Departments are never walked on from."""
+    firm_ids = frozenset(firm_ids)
+    plan = tuple(plan)
+    seeds = dict(Intermediary.objects.filter(pk__in=firm_ids).values_list("pk", "uscc").order_by("pk"))
+    seeds = {pk: f"o:{uscc}" for pk, uscc in seeds.items()}
+    edges: dict[str, Edge] = {}
+    seen = set(seeds.values())
+    frontier = set(seen)
+    for level in range(max((hops for _, hops, _ in plan), default=-1) + 1):
+        frontier = {node for node in frontier if not node.startswith("d:")}
+        kinds: set[str] = set()
+        shares: list[Decimal | None] = []
+        for wanted_kinds, hops, share in plan:
+            if level < hops:
+                kinds |= wanted_kinds
+                if SHAREHOLDING in wanted_kinds:
+                    shares.append(share)
+            elif level == hops:
+                kinds |= wanted_kinds & FREE_KINDS
+        min_share = None if not shares or None in shares else min(s for s in shares if s is not None)
+        selects, params = _near_selects(kinds, min_share, _Frontier.of(frontier))
+        if not frontier or not selects:
+            break
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(selects), params)
+            rows = cursor.fetchall()
+        frontier = set()
+        for row in rows:
+            if row[0] in edges:
+                continue
+            edge = edges[row[0]] = _row_edge(row)
+            for node in (edge.source, edge.target):
+                if node not in seen:
+                    seen.add(node)
+                    frontier.add(node)
+    found = Neighbourhood(firm_ids, seeds, edges, plan)
+    if memo is not None:
+        memo[NEIGHBOURHOOD] = found
+    return found
+
+
+def _seeded_walk(
+    near: Neighbourhood, firm_ids: list[int], max_hops: int, kinds: Collection[str], min_share: Decimal | None
+) -> list[tuple]:
+    """The rows of ``_walk`` (same paths) over the edges of ``near`` that the walk may use, in
+    Python."""
+    adjacency: dict[str, list[tuple[str, str, int]]] = {}
+    for edge in near.edges.values():
+        if edge.kind not in kinds:
+            continue
+        if (
+            edge.kind == SHAREHOLDING
+            and min_share is not None
+            and (edge.share is None or edge.share < min_share)
+        ):
+            continue
+        free = edge.kind in FREE_KINDS
+        adjacency.setdefault(edge.source, []).append(
+            (edge.target, edge.ref, 0 if free and edge.target.startswith("d:") else 1)
+        )
+        adjacency.setdefault(edge.target, []).append(
+            (edge.source, edge.ref, 0 if free and edge.source.startswith("d:") else 1)
+        )
+    found: list[tuple] = []
+    for firm_id in firm_ids:
+        start = near.seeds.get(firm_id)
+        if start is None:
+            continue
+        stack: list[tuple[str, int, tuple[str, ...], tuple[str, ...]]] = [(start, 0, (start,), ())]
+        while stack:
+            node, hops, nodes, refs = stack.pop()
+            if node.startswith("d:"):
+                found.append(
+                    (
+                        firm_id,
+                        int(node[2:]),
+                        hops,
+                        "|" + "|".join(nodes) + "|",
+                        "".join(f"{r}," for r in refs),
+                    )
+                )
+                continue
+            for other, ref, weight in adjacency.get(node, ()):
+                if hops + weight <= max_hops and other not in nodes:
+                    stack.append((other, hops + weight, (*nodes, other), (*refs, ref)))
+    return found
+
+
 def paths_to_department(
     firm_ids: Iterable[int],
     max_hops: int = MAX_HOPS,
     *,
     kinds: Collection[str] = EDGE_KINDS,
     min_share: Decimal | None = None,
+    seeded: bool | None = None,
+    memo: dict | None = None,
 ) -> dict[tuple[int, int], list[Path]]:
     """Every simple path of at most ``max_hops`` hops from each firm to any department, using
-    only edges of ``kinds`` (and shareholdings of at least ``min_share`` percent).
+    only edges of ``kinds`` (and shareholdings of at least ``min_share`` percent), at most
+    ``PATHS_PER_PAIR`` per pair, shortest first.
 
-    A bounded number of queries whatever the number of firms (at most ``WALK_QUERIES``): the
-    recursive walk, then the edges on the paths found (for their labels, shares and dates)."""
+    A bounded number of queries whatever the number of firms (at most ``WALK_QUERIES``). For up
+    to ``SEEDED_MAX_FIRMS`` firms (unless ``seeded`` says otherwise) the walk is seeded: it runs in
+    Python over the edges within reach (``neighbourhood``: the one in ``memo`` if it covers the
+    walk); otherwise one recursive SQL walk runs over the whole edge list. Both give the same
+    paths. ``memo`` (a dict kept for one monitoring run) also keeps each result, so rules that need
+    the same walk share it."""
     firm_ids = sorted(set(firm_ids))
     if not firm_ids or max_hops < 0:
         return {}
-    rows = _walk(firm_ids, max_hops, kinds, min_share)
-    if not rows:
-        return {}
-    refs = sorted({ref for row in rows for ref in row[4].split(",") if ref})
-    edges = _edges_by_ref(kinds, min_share, refs)
+    wanted = request(kinds, max_hops, min_share)
+    kinds, min_share = wanted[0], wanted[2]
+    key = ("paths", tuple(firm_ids), wanted)
+    if memo is not None and key in memo:
+        return memo[key]
+    if seeded is None:
+        seeded = len(firm_ids) <= SEEDED_MAX_FIRMS
+    if seeded:
+        near = memo.get(NEIGHBOURHOOD) if memo is not None else None
+        if near is None or not near.covers(firm_ids, wanted):
+            near = neighbourhood(firm_ids, [wanted])
+        rows = _seeded_walk(near, firm_ids, max_hops, kinds, min_share)
+        edges = near.edges
+    else:
+        rows = _walk(firm_ids, max_hops, kinds, min_share)
+        refs = sorted({ref for row in rows for ref in row[4].split(",") if ref})
+        edges = _edges_by_ref(kinds, min_share, refs) if refs else {}
+    # The database's order of the refs text depends on its collation: sort here (already sorted
+    # under the C collation, so this costs little), so both walks keep the same paths.
+    rows.sort(key=lambda row: (row[0], row[1], row[2], row[4]))
+    found = _paths(rows, edges)
+    if memo is not None:
+        memo[key] = found
+    return found
+
+
+def _paths(rows: list[tuple], edges: dict[str, Edge]) -> dict[tuple[int, int], list[Path]]:
     found: dict[tuple[int, int], list[Path]] = {}
     for firm_id, department_id, hops, node_text, ref_text in rows:
         pair = (firm_id, department_id)

@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from marketplace.accounts.models import Organisation
 from marketplace.catalog.models import Department
+from marketplace.core import contacts
 from marketplace.procurement.models import Project
 from marketplace.providers.models import Intermediary
 
@@ -199,7 +200,12 @@ class DepartmentStaff(models.Model):
 
     class Meta:
         ordering = ["department", "name"]
-        indexes = [models.Index(fields=["department", "ended_on"])]
+        indexes = [
+            models.Index(fields=["department", "ended_on"]),
+            # The related-party graph matches firms' contacts with staff members' on these keys.
+            models.Index(contacts.phone_key(), name="staff_phone_key"),
+            models.Index(contacts.email_key(), name="staff_email_key"),
+        ]
 
 
 class StaffRelative(models.Model):

@@ -10,6 +10,7 @@ from marketplace.catalog.models import (
     QualificationType,
     ServiceType,
 )
+from marketplace.core import contacts
 from marketplace.core.money import MONEY_DECIMAL_PLACES, MONEY_MAX_DIGITS
 
 COMMITMENT_VERSION = "2026-1"
@@ -67,7 +68,15 @@ class Intermediary(models.Model):
         ordering = ["name"]
         verbose_name = _("中介机构")
         verbose_name_plural = _("中介机构")
-        indexes = [models.Index(fields=["status", "name"]), models.Index(fields=["rating_score"])]
+        indexes = [
+            models.Index(fields=["status", "name"]),
+            models.Index(fields=["rating_score"]),
+            # The related-party graph finds the firms sharing a contact with a department's staff
+            # member or affiliate by these keys (oversight.graph, RP04).
+            models.Index(contacts.phone_key(), name="intermediary_phone_key"),
+            models.Index(contacts.email_key(), name="intermediary_email_key"),
+            models.Index(contacts.address_key(), name="intermediary_address_key"),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -10,7 +10,14 @@ from marketplace.core.validators import id_hash
 from marketplace.oversight import graph
 from marketplace.oversight.models import DepartmentStaff, StaffRelative
 from marketplace.providers.models import Shareholder
-from tests.factories import DepartmentFactory, IntermediaryFactory, make_id_number, make_uscc
+from tests.conftest import requires_postgres
+from tests.factories import (
+    DepartmentFactory,
+    IntermediaryFactory,
+    PractitionerFactory,
+    make_id_number,
+    make_uscc,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -207,3 +214,117 @@ def test_the_edge_list_is_one_query_over_every_tie(django_assert_num_queries):
         graph.STAFF,
         graph.CONTACT,
     }
+
+
+# --- the seeded walk gives the paths of the SQL walk -------------------------------------------
+
+
+def a_tangled_market():
+    """Every kind of tie, in both directions, with dead ends and look-alikes: a department with
+    an affiliate (with and without a USCC), staff in post, a former one and a relative; firms
+    held by the affiliate, by each other and by staff; shared contacts from both sides."""
+    department, other = DepartmentFactory(phone="0632-1230001", email="Office@ZZ.gov.cn"), DepartmentFactory()
+    institute = affiliate(department)
+    affiliate(department, uscc="", phone="0632 1230002", address="光明路 1 号")
+    boss, former, spouse, clerk = person(), person(), person(), person()
+    official = staff(department, boss, phone="(0632)1230003", email="Boss@zz.gov.cn")
+    staff(department, former, ended=date(2020, 1, 1))
+    staff(other, clerk, phone="0632-1230004")
+    StaffRelative.objects.create(staff=official, name="配偶", id_hash=spouse, relation="配偶")
+    firms = [
+        IntermediaryFactory(legal_representative_id_hash=spouse, phone="0632 123 0003"),
+        IntermediaryFactory(legal_representative_id_hash=former, address="光明路1号"),
+        IntermediaryFactory(email=" office@zz.gov.cn"),
+        IntermediaryFactory(phone="06321230004"),
+        IntermediaryFactory(),
+        IntermediaryFactory(),
+    ]
+    holds(firms[0], uscc=institute.uscc, share="35")
+    holds(firms[1], uscc=firms[0].uscc, share="5")
+    holds(firms[2], uscc=firms[1].uscc, share="60")
+    holds(firms[0], uscc=firms[2].uscc, share="20")
+    holds(firms[3], person_hash=boss, share="10")
+    holds(firms[4], person_hash=clerk, share="50")
+    holds(firms[5], person_hash=spouse, share="15")
+    PractitionerFactory(intermediary=firms[4], id_hash=boss)
+    PractitionerFactory(intermediary=firms[5], id_hash=former)
+    return department, [f.pk for f in firms]
+
+
+WALKS = [
+    (graph.EDGE_KINDS, 3, None),
+    (graph.EDGE_KINDS, 2, Decimal("10")),
+    ((graph.SHAREHOLDING, graph.STAFF, graph.AFFILIATION), 3, None),
+    ((graph.SHAREHOLDING, graph.STAFF, graph.AFFILIATION), 3, Decimal("20")),
+    ((*graph.PERSON_ROLES, graph.STAFF, graph.RELATIVE), 2, None),
+    ((*graph.PERSON_ROLES, graph.STAFF), 1, None),
+    ((graph.CONTACT, graph.STAFF, graph.AFFILIATION), 1, None),
+    ((graph.CONTACT,), 0, None),
+]
+
+
+@pytest.mark.parametrize(("kinds", "hops", "min_share"), WALKS)
+def test_the_seeded_walk_finds_the_paths_of_the_sql_walk(kinds, hops, min_share):
+    _, firms = a_tangled_market()
+
+    seeded = graph.paths_to_department(firms, hops, kinds=kinds, min_share=min_share, seeded=True)
+    walked = graph.paths_to_department(firms, hops, kinds=kinds, min_share=min_share, seeded=False)
+
+    assert seeded == walked
+    assert seeded or hops == 0
+
+
+def test_one_neighbourhood_serves_every_walk_it_plans():
+    _, firms = a_tangled_market()
+    plan = [graph.request(kinds, hops, share) for kinds, hops, share in WALKS]
+    memo: dict = {}
+    near = graph.neighbourhood(firms, plan, memo=memo)
+
+    for kinds, hops, share in WALKS:
+        assert near.covers(firms[:2], graph.request(kinds, hops, share))
+        found = graph.paths_to_department(firms[1:], hops, kinds=kinds, min_share=share, memo=memo)
+        assert found == graph.paths_to_department(firms[1:], hops, kinds=kinds, min_share=share, seeded=False)
+    assert not near.covers(firms, graph.request([graph.CONTACT], 4))
+    narrow = graph.neighbourhood(firms, [graph.request([graph.SHAREHOLDING], 2, Decimal("20"))])
+    assert not narrow.covers(firms, graph.request([graph.SHAREHOLDING], 2, Decimal("10")))
+    assert not narrow.covers(firms, graph.request([graph.SHAREHOLDING, graph.STAFF], 2, Decimal("20")))
+    assert narrow.covers(firms, graph.request([graph.SHAREHOLDING], 1, Decimal("30")))
+    assert not near.covers([0, *firms], graph.request((graph.CONTACT,), 1))
+
+
+def test_the_seeded_walk_takes_one_query_per_hop(django_assert_max_num_queries):
+    _, firms = a_tangled_market()
+
+    with django_assert_max_num_queries(1 + 3 + 1):
+        graph.paths_to_department(firms, 3, seeded=True)
+    memo: dict = {}
+    graph.neighbourhood(firms, [graph.request(graph.EDGE_KINDS, 3)], memo=memo)
+    with django_assert_max_num_queries(0):
+        graph.paths_to_department(firms, 2, kinds=[graph.CONTACT, graph.STAFF], memo=memo)
+
+
+@requires_postgres
+def test_contacts_are_matched_through_the_expression_indexes():
+    from django.db import connection
+
+    department = DepartmentFactory()
+    official = staff(department, person(), phone="0632-1230003", email="boss@zz.gov.cn")
+    firm = IntermediaryFactory(phone="(0632) 1230003")
+    near = graph._Frontier.of(
+        [f"p:{official.id_hash}", f"a:{affiliate(department, uscc='').pk}", f"o:{firm.uscc}"]
+    )
+    selects, params = graph._near_contact_selects(near)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + " UNION ALL ".join(selects), params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    for index in (
+        "intermediary_phone_key",
+        "intermediary_email_key",
+        "intermediary_address_key",
+        "staff_phone_key",
+        "staff_email_key",
+    ):
+        assert index in plan

@@ -100,6 +100,9 @@ class Scope:
     # The change that caused a per-change run: a phase (``PHASE_OF_STATUS``) or ``FIRM``; None
     # runs every rule the scope concerns.
     event: str | None = None
+    # Results that several rules of one run share (e.g. the related-party walks), by the key
+    # their owner chooses. Not a field of the comparison, and not copied by ``replace()``.
+    cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def full(self) -> bool:

@@ -24,7 +24,7 @@ from marketplace.providers.models import DeclaredTie, Shareholder
 
 from .. import graph
 from ..models import Category, RuleSetting
-from .base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
+from .base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, get_rule, register
 
 # Paths stored in one flag's evidence (all are counted).
 EVIDENCE_PATHS = 5
@@ -73,21 +73,18 @@ class Award:
         )
 
 
-def awards(scope: Scope) -> list[Award]:
-    """Projects with a department and a standing winner: about a scoped project, or won by a
-    scoped firm (so a per-change run covers every flag it may resolve). One query."""
+def _award_rows(condition: Q | None) -> list[Award]:
     latest = (
         Selection.objects.filter(project=OuterRef("project"), annulled=False, winner__isnull=False)
         .order_by("-round", "-performed_at", "-pk")
         .values("pk")[:1]
     )
-    rows = scope.projects_or_firms(
-        Selection.objects.filter(
-            annulled=False, winner__isnull=False, project__department__isnull=False
-        ).filter(pk=Subquery(latest)),
-        "project_id",
-        "winner__intermediary_id",
-    ).values_list(
+    selections = Selection.objects.filter(
+        annulled=False, winner__isnull=False, project__department__isnull=False
+    ).filter(pk=Subquery(latest))
+    if condition is not None:
+        selections = selections.filter(condition)
+    rows = selections.order_by().values_list(
         "project_id",
         "project__public_number",
         "project__owner_id",
@@ -98,13 +95,60 @@ def awards(scope: Scope) -> list[Award]:
         "winner__intermediary__uscc",
         "performed_at",
     )
-    return sorted((Award(*row) for row in rows), key=lambda a: a.project_id)
+    return [Award(*row) for row in rows]
 
 
-def _walk(found_awards: list[Award], max_hops: int, kinds, min_share: Decimal | None = None):
-    return graph.paths_to_department(
-        {a.firm_id for a in found_awards}, max_hops, kinds=kinds, min_share=min_share
-    )
+def stored_params(scope: Scope) -> dict[str, dict]:
+    """The tie rules' current thresholds (as the engine and RP05 use them), once per run."""
+    if "rp_params" not in scope.cache:
+        stored = dict(RuleSetting.objects.filter(code__in=TIE_RULES).values_list("code", "thresholds"))
+        scope.cache["rp_params"] = {code: get_rule(code).params(stored.get(code) or {}) for code in TIE_RULES}
+    return scope.cache["rp_params"]
+
+
+def _tie_plan(scope: Scope) -> list[graph.Request]:
+    return [
+        cast(TieRule, get_rule(code)).walk_request(params) for code, params in stored_params(scope).items()
+    ]
+
+
+def awards(scope: Scope, walks: list[graph.Request] | None = None) -> list[Award]:
+    """Projects with a department and a standing winner: about a scoped project, or won by a
+    scoped firm (so a per-change run covers every flag it may resolve). Kept in the scope's cache
+    for the other rules of the run.
+
+    In a scoped run, the graph around the scoped firms and the scoped projects' winners is
+    fetched first, for all the tie rules at once (``graph.neighbourhood``, with their current
+    thresholds); if it covers ``walks`` (the walks the caller will take; by default the tie
+    rules'), a scoped firm's awards are read only in the departments it can reach, since the
+    others cannot match."""
+    if scope.full:
+        if "rp_awards" not in scope.cache:
+            scope.cache["rp_awards"] = sorted(_award_rows(None), key=lambda a: a.project_id)
+        return scope.cache["rp_awards"]
+    if "rp_project_awards" not in scope.cache:
+        scope.cache["rp_project_awards"] = (
+            _award_rows(Q(project_id__in=scope.project_ids)) if scope.project_ids else []
+        )
+    found = {a.project_id: a for a in scope.cache["rp_project_awards"]}
+    if scope.intermediary_ids:
+        firms = sorted(set(scope.intermediary_ids) | {a.firm_id for a in found.values()})
+        plan = _tie_plan(scope)
+        near = scope.cache.get(graph.NEIGHBOURHOOD)
+        if near is None and len(firms) <= graph.SEEDED_MAX_FIRMS:
+            near = graph.neighbourhood(firms, plan, memo=scope.cache)
+        departments = None
+        if near is not None and all(near.covers(firms, w) for w in (plan if walks is None else walks)):
+            departments = sorted(near.departments)
+        key = ("rp_firm_awards", departments is not None)
+        if key not in scope.cache:
+            condition = Q(winner__intermediary_id__in=scope.intermediary_ids)
+            if departments is not None:
+                condition &= Q(project__department_id__in=departments)
+            scope.cache[key] = _award_rows(condition) if departments != [] else []
+        for award in scope.cache[key]:
+            found.setdefault(award.project_id, award)
+    return sorted(found.values(), key=lambda a: a.project_id)
 
 
 def _paths_evidence(paths: list[graph.Path]) -> dict[str, Any]:
@@ -127,9 +171,28 @@ class TieRule(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        return self.matches(awards(scope), params)
+        return self.run_matches(scope, params)
 
-    def matches(self, found_awards: list[Award], params: dict) -> list[Match]:
+    def run_matches(self, scope: Scope, params: dict) -> list[Match]:
+        """The matches over the scope's awards, computed once per run (RP05 asks again); the walks
+        are shared through the scope's cache too."""
+        key = ("rp_matches", self.code, tuple(sorted(params.items())))
+        if key not in scope.cache:
+            found_awards = awards(scope, [self.walk_request(params)])
+            scope.cache[key] = self.matches(found_awards, params, memo=scope.cache)
+        return scope.cache[key]
+
+    def walk_request(self, params: dict) -> graph.Request:
+        """The walk ``matches`` takes with these thresholds."""
+        raise NotImplementedError
+
+    def walk(self, found_awards: list[Award], params: dict, memo: dict | None):
+        kinds, max_hops, min_share = self.walk_request(params)
+        return graph.paths_to_department(
+            {a.firm_id for a in found_awards}, max_hops, kinds=kinds, min_share=min_share, memo=memo
+        )
+
+    def matches(self, found_awards: list[Award], params: dict, memo: dict | None = None) -> list[Match]:
         raise NotImplementedError
 
 
@@ -175,10 +238,12 @@ class OwnershipPath(TieRule):
     }
     ocp = ("R032", "R033")
 
-    def matches(self, found_awards: list[Award], params: dict) -> list[Match]:
+    def walk_request(self, params: dict) -> graph.Request:
         kinds = (graph.SHAREHOLDING, graph.STAFF, graph.AFFILIATION)
-        min_share = params["min_share"] or None
-        found = _walk(found_awards, params["max_hops"], kinds, min_share)
+        return graph.request(kinds, params["max_hops"], params["min_share"] or None)
+
+    def matches(self, found_awards: list[Award], params: dict, memo: dict | None = None) -> list[Match]:
+        found = self.walk(found_awards, params, memo)
         result = []
         for award in found_awards:
             paths = [
@@ -255,10 +320,13 @@ class StaffOfDepartment(TieRule):
     }
     ocp = ("R043",)
 
-    def matches(self, found_awards: list[Award], params: dict) -> list[Match]:
+    def walk_request(self, params: dict) -> graph.Request:
         relatives = params["include_relatives"]
         kinds = (*graph.PERSON_ROLES, graph.STAFF, *((graph.RELATIVE,) if relatives else ()))
-        found = _walk(found_awards, 2 if relatives else 1, kinds)
+        return graph.request(kinds, 2 if relatives else 1)
+
+    def matches(self, found_awards: list[Award], params: dict, memo: dict | None = None) -> list[Match]:
+        found = self.walk(found_awards, params, memo)
         result = []
         for award in found_awards:
             people = []
@@ -336,9 +404,11 @@ class RevolvingDoor(TieRule):
     }
     ocp = ()
 
-    def matches(self, found_awards: list[Award], params: dict) -> list[Match]:
-        kinds = (*graph.PERSON_ROLES, graph.STAFF)
-        found = _walk(found_awards, 1, kinds)
+    def walk_request(self, params: dict) -> graph.Request:
+        return graph.request((*graph.PERSON_ROLES, graph.STAFF), 1)
+
+    def matches(self, found_awards: list[Award], params: dict, memo: dict | None = None) -> list[Match]:
+        found = self.walk(found_awards, params, memo)
         result = []
         for award in found_awards:
             paths = _person_paths(found.get((award.firm_id, award.department_id), []))
@@ -408,11 +478,14 @@ class SharedContact(TieRule):
     }
     ocp = ("R043",)
 
-    def matches(self, found_awards: list[Award], params: dict) -> list[Match]:
+    def walk_request(self, params: dict) -> graph.Request:
+        return graph.request((graph.CONTACT, graph.STAFF, graph.AFFILIATION), 1)
+
+    def matches(self, found_awards: list[Award], params: dict, memo: dict | None = None) -> list[Match]:
         fields = {name for name in ("phone", "email", "address") if params[name]}
         if not fields:
             return []
-        found = _walk(found_awards, 1, (graph.CONTACT, graph.STAFF, graph.AFFILIATION))
+        found = self.walk(found_awards, params, memo)
         result = []
         for award in found_awards:
             contacts = []
@@ -491,16 +564,12 @@ class UndeclaredTie(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        from .base import get_rule
-
         found_awards = awards(scope)
         if not found_awards:
             return []
-        stored = dict(RuleSetting.objects.filter(code__in=TIE_RULES).values_list("code", "thresholds"))
         ties: dict[int | None, list[tuple[str, dict]]] = defaultdict(list)
-        for code in TIE_RULES:
-            rule = cast(TieRule, get_rule(code))
-            for match in rule.matches(found_awards, rule.params(stored.get(code) or {})):
+        for code, rule_params in stored_params(scope).items():
+            for match in cast(TieRule, get_rule(code)).run_matches(scope, rule_params):
                 ties[match.project_id].append((code, match.evidence))
         firms = {a.firm_id for a in found_awards if a.project_id in ties}
         declared = set(
