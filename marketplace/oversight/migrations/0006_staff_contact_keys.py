@@ -14,7 +14,7 @@ def _strip(column, characters):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("oversight", "0003_peer_statistics"),
+        ("oversight", "0005_cases_credit_inspections"),
     ]
 
     operations = [
