@@ -188,7 +188,7 @@ def monitor_run(*, scope: Scope | None = None, codes: list[str] | None = None) -
             if scoped_flags is None:
                 flags = list(_rule_flags(rule))
             else:
-                flags = scoped_flags.get(rule.code, [])
+                flags = rule.responsible(scope, scoped_flags.get(rule.code, []))
             counts = _apply(rule, setting, scope, matches, flags)
             counts["ms"] = round((time.perf_counter() - started) * 1000, 1)
             summary[rule.code] = counts

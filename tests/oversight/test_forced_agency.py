@@ -429,6 +429,18 @@ def test_fa03_scoped_run_matches_the_full_scan(market):
     assert_scoped_run_matches_full_scan("FA03", services.scope_for_project(projects[0].pk))
 
 
+def test_fa03_a_change_in_one_department_leaves_the_firms_flag_in_another_alone(market):
+    first, firm, _projects = _department_round(market, favourite_wins=4, others=6)
+    second, _firm, projects = _department_round(market, favourite_wins=4, others=6, favourite=firm)
+    services.monitor_run(codes=["FA03"])
+    assert {f.department_id for f in Flag.objects.filter(rule="FA03", status="open")} == {first.pk, second.pk}
+    result = services.monitor_run(
+        scope=services.scope_for_project(projects[0].pk, "selected"), codes=["FA03"]
+    )
+    assert result.summary["FA03"] == {**result.summary["FA03"], "matches": 1, "new": 0, "resolved": 0}
+    assert {f.department_id for f in Flag.objects.filter(rule="FA03", status="open")} == {first.pk, second.pk}
+
+
 # --- FA04 requirements beyond the allowance ----------------------------------------------------
 
 

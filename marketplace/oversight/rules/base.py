@@ -217,6 +217,12 @@ class Rule:
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:
         raise NotImplementedError
 
+    def responsible(self, scope: Scope, flags: list) -> list:
+        """Which of the scope's existing flags a run over ``scope`` answers for (those it may
+        resolve when it does not find them again): all of them, unless the rule looks at only
+        part of what the scope touches."""
+        return flags
+
     def defaults(self) -> dict[str, Any]:
         return {name: canonical(t.default) for name, t in self.thresholds.items()}
 

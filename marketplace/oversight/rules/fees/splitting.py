@@ -70,10 +70,17 @@ class AwardsSplitUnderThreshold(Rule):
             )
         awards = Selection.objects.filter(annulled=False, project__method=Method.DIRECT).filter(near)
         if not scope.full:
-            owners = Project.objects.filter(pk__in=scope.project_ids or []).values("owner_id")
-            awards = awards.filter(
-                Q(winner__intermediary_id__in=scope.intermediary_ids or []) | Q(project__owner_id__in=owners)
+            # Two indexed lookups (an OR across the joins reads whole tables).
+            owners = list(
+                Project.objects.filter(pk__in=scope.project_ids or []).values_list("owner_id", flat=True)
             )
+            ids = set(
+                awards.filter(winner__intermediary_id__in=scope.intermediary_ids or []).values_list(
+                    "pk", flat=True
+                )
+            )
+            ids |= set(awards.filter(project__owner_id__in=owners).values_list("pk", flat=True))
+            awards = awards.filter(pk__in=sorted(ids))
         rows = awards.order_by("performed_at", "pk").values(
             "performed_at",
             "project_id",

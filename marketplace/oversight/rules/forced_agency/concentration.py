@@ -22,9 +22,7 @@ from django.db.models import (
 
 from marketplace.accounts.models import Organisation
 from marketplace.core.money import money
-from marketplace.procurement.models import (
-    Contract,
-)
+from marketplace.procurement.models import Contract, Project
 from marketplace.providers.models import Intermediary
 
 from ...models import Category
@@ -74,21 +72,33 @@ class DepartmentShareConcentration(Rule):
     ocp = ("R040", "R050")
     scopes = ("project", "intermediary")
 
+    @staticmethod
+    def departments(scope: Scope) -> list[int]:
+        """The departments whose approval items the scope's projects serve."""
+        return sorted(
+            set(
+                Project.objects.filter(
+                    pk__in=scope.project_ids or [], approval_item__isnull=False
+                ).values_list("approval_item__department_id", flat=True)
+            )
+        )
+
+    def responsible(self, scope: Scope, flags: list) -> list:
+        if scope.full:
+            return flags
+        touched = set(self.departments(scope))
+        return [flag for flag in flags if flag.department_id in touched]
+
     def find(self, scope: Scope, params: dict) -> list[Match]:
         days, share = params["days"], params["share"]
         awards = _awards().filter(project__approval_item__isnull=False).filter(_had_rivals())
         department = "project__approval_item__department_id"
         counted = awards
         if not scope.full:
-            # The windows are per department: only the departments the scope's firms won in
-            # matter, and leaving the others out changes no count.
-            counted = awards.filter(
-                **{
-                    f"{department}__in": awards.filter(
-                        winner__intermediary_id__in=scope.intermediary_ids or []
-                    ).values(department)
-                }
-            )
+            # The windows are per department, and a change to the scope's projects can change
+            # only their departments' windows: count those alone (leaving other departments
+            # out changes no count), and answer only for their flags (``responsible``).
+            counted = awards.filter(**{f"{department}__in": self.departments(scope)})
         # Window functions over the whole market (a scope filter before them would change the
         # counts): the department's awards and the firm's in the days ending at each award.
         ends = (

@@ -79,12 +79,23 @@ class RelaunchedUntilWon(Rule):
         )
         if not winners:
             return []
-        members = {
-            row["pk"]: row
-            for row in Project.objects.filter(
-                Q(relaunch_of__isnull=False) | Exists(Project.objects.filter(relaunch_of_id=OuterRef("pk")))
-            ).values("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
-        }
+        fields = ("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
+        if scope.full:
+            members = {
+                row["pk"]: row
+                for row in Project.objects.filter(
+                    Q(relaunch_of__isnull=False)
+                    | Exists(Project.objects.filter(relaunch_of_id=OuterRef("pk")))
+                ).values(*fields)
+            }
+        else:
+            # Walk up the few chains of the scoped winners, one query per step back.
+            members = {}
+            wanted = {win["project_id"] for win in winners}
+            while wanted:
+                rows = list(Project.objects.filter(pk__in=sorted(wanted)).values(*fields))
+                members.update({row["pk"]: row for row in rows})
+                wanted = {row["relaunch_of_id"] for row in rows if row["relaunch_of_id"]} - set(members)
         matches = []
         for win in winners:
             chain = []
@@ -132,12 +143,9 @@ class RelaunchedUntilWon(Rule):
         if not scope.full:
             # The new winner may be a scoped firm whose project is not in scope: keep the
             # annulments of the scoped projects and of every project a scoped firm won.
-            won = (
-                _awards()
-                .filter(winner__intermediary_id__in=scope.intermediary_ids or [])
-                .values("project_id")
-            )
-            annulled = annulled.filter(Q(project_id__in=scope.project_ids or []) | Q(project_id__in=won))
+            won = _awards().filter(winner__intermediary_id__in=scope.intermediary_ids or [])
+            projects = set(scope.project_ids or []) | set(won.values_list("project_id", flat=True))
+            annulled = annulled.filter(project_id__in=sorted(projects))
         rows = (
             annulled.annotate(
                 new_round=Subquery(later.values("round")[:1]),
