@@ -73,15 +73,15 @@ def _triggered(rule: Rule, scope: Scope) -> bool:
     return rule.phases is None or scope.event in rule.phases
 
 
-def _scoped_flags(scope: Scope) -> dict[str, list[Flag]]:
-    """The flags of a scope's projects and firms, all rules at once, by rule."""
+def _scoped_flags(scope: Scope, codes: list[str]) -> dict[str, list[Flag]]:
+    """The flags of a scope's projects and firms, for the rules ``codes`` at once, by rule."""
     condition = Q(pk__in=[])
     if scope.project_ids:
         condition |= Q(project_id__in=scope.project_ids)
     if scope.intermediary_ids:
         condition |= Q(intermediary_id__in=scope.intermediary_ids)
     by_rule: dict[str, list[Flag]] = defaultdict(list)
-    for flag in Flag.objects.filter(condition):
+    for flag in Flag.objects.filter(condition, rule__in=codes):
         by_rule[flag.rule].append(flag)
     return by_rule
 
@@ -175,7 +175,7 @@ def monitor_run(*, scope: Scope | None = None, codes: list[str] | None = None) -
     scope = scope or Scope()
     rules = [r for r in all_rules() if (not codes or r.code in codes) and _triggered(r, scope)]
     settings_of = _settings(rules)
-    scoped_flags = None if scope.full else _scoped_flags(scope)
+    scoped_flags = None if scope.full else _scoped_flags(scope, [rule.code for rule in rules])
     summary: dict[str, Any] = {}
     started_at = timezone.now()
     with nullcontext() if scope.full else transaction.atomic():
