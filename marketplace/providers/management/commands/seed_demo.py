@@ -7,6 +7,7 @@ import time
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from cms import demo as cms_demo
 from marketplace.core.audit import audit_verify
 from marketplace.procurement import demo as procurement_demo
 from marketplace.providers import demo
@@ -67,6 +68,7 @@ class Command(BaseCommand):
 
     def _seed_procurement(self) -> None:
         """The demo owners' projects (``marketplace.procurement.demo``), unless they are there."""
+        cms_demo.seed_portal(self.stdout)  # the portal's pages, before the projects
         started = time.monotonic()
         try:
             manifest = procurement_demo.seed_procurement()
