@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
@@ -105,8 +106,9 @@ def latest_notices(home, limit: int = HOME_LIST_SIZE):
 
 
 def sections(home) -> list:
-    """The home page's live sections (news, policies, guides, FAQ) for the portal's navigation."""
-    return list(home.get_children().live().public().in_menu().specific().order_by("path"))
+    """The home page's live sections (news, policies, guides, FAQ) for the portal's navigation
+    (plain pages: a title and a URL are all the home page needs of them)."""
+    return list(home.get_children().live().public().in_menu().order_by("path"))
 
 
 def home_context(home) -> dict[str, Any]:
@@ -115,6 +117,7 @@ def home_context(home) -> dict[str, Any]:
     from .models import NoticeIndexPage
 
     home_sections = sections(home)
+    notice_type = ContentType.objects.get_for_model(NoticeIndexPage)
     return {
         **market_home_context(),
         "figures": market_figures(),
@@ -122,7 +125,7 @@ def home_context(home) -> dict[str, Any]:
         "latest_results": latest_results(),
         "latest_notices": latest_notices(home),
         "sections": home_sections,
-        "notice_index": next((s for s in home_sections if isinstance(s, NoticeIndexPage)), None),
+        "notice_index": next((s for s in home_sections if s.content_type_id == notice_type.pk), None),
         "search_path": SEARCH_PATH,
         "disclosure_links": DISCLOSURE_LINKS,
     }
