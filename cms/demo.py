@@ -111,7 +111,9 @@ def _seed(user: User | None) -> dict[str, int]:
                 "zhongjie-fuwu-qingdan.txt",
                 "枣庄市行政审批中介服务事项清单（演示数据）\n见平台“服务事项”栏目。\n",
             )
-            attachments = [{"type": "document", "value": {"document": doc.pk, "title": "中介服务事项清单（演示）"}}]
+            attachments = [
+                {"type": "document", "value": {"document": doc.pk, "title": "中介服务事项清单（演示）"}}
+            ]
         page = PolicyPage(
             title=zh["title"],
             slug=data["slug"],
@@ -138,7 +140,11 @@ def _seed(user: User | None) -> dict[str, int]:
     for data in content.GUIDES:
         zh, en = data["zh"], data["en"]
         page = GuidePage(
-            title=zh["title"], slug=data["slug"], audience=data["audience"], summary=zh["summary"], body=_stream(zh["body"])
+            title=zh["title"],
+            slug=data["slug"],
+            audience=data["audience"],
+            summary=zh["summary"],
+            body=_stream(zh["body"]),
         )
         _publish(sections["guides"], page, user)
         _translate(page, {"title": en["title"], "summary": en["summary"], "body": _stream(en["body"])})
@@ -146,7 +152,12 @@ def _seed(user: User | None) -> dict[str, int]:
     for data in content.NOTICES:
         zh, en = data["zh"], data["en"]
         page = NoticePage(
-            title=zh["title"], slug=data["slug"], date=data["date"], kind=data["kind"], summary=zh["summary"], body=_stream(zh["body"])
+            title=zh["title"],
+            slug=data["slug"],
+            date=data["date"],
+            kind=data["kind"],
+            summary=zh["summary"],
+            body=_stream(zh["body"]),
         )
         _publish(sections["news"], page, user)
         _translate(page, {"title": en["title"], "summary": en["summary"], "body": _stream(en["body"])})
@@ -178,14 +189,20 @@ def _seed(user: User | None) -> dict[str, int]:
 
     faq = sections["faq"]
     faq.questions = _stream(
-        [{"type": "question", "value": {"question": q, "answer": f"<p>{a}</p>"}} for q, a in content.FAQ["zh"]]
+        [
+            {"type": "question", "value": {"question": q, "answer": f"<p>{a}</p>"}}
+            for q, a in content.FAQ["zh"]
+        ]
     )
     faq.save_revision(user=user).publish(user=user)
     _translate(
         faq,
         {
             "questions": _stream(
-                [{"type": "question", "value": {"question": q, "answer": f"<p>{a}</p>"}} for q, a in content.FAQ["en"]]
+                [
+                    {"type": "question", "value": {"question": q, "answer": f"<p>{a}</p>"}}
+                    for q, a in content.FAQ["en"]
+                ]
             )
         },
     )

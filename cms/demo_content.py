@@ -43,7 +43,10 @@ REFORM_OPINION = {
         "issuing_body": "枣庄市人民政府办公室",
         "summary": "实施意见第十四至十六项：放开中介服务市场、规范中介服务行为、建设网上中介服务超市。",
         "body": [
-            note("info", "本页为平台演示数据，摘要介绍实施意见中与中介服务有关的条目，正式文本以发文机关公布的为准。"),
+            note(
+                "info",
+                "本页为平台演示数据，摘要介绍实施意见中与中介服务有关的条目，正式文本以发文机关公布的为准。",
+            ),
             h("十四、放开中介服务市场"),
             p(
                 "破除中介服务市场的地域和行业限制，不得限制符合条件的中介机构进入本地市场，不得设置中介机构数量限制。",
@@ -67,7 +70,10 @@ REFORM_OPINION = {
         "issuing_body": "General Office of the Zaozhuang Municipal Government",
         "summary": "Items 14 to 16 of the opinion: open the intermediary-service market, regulate how intermediaries behave, build the online intermediary supermarket.",
         "body": [
-            note("info", "Demo content: a summary of the items of the opinion that concern intermediary services. The official Chinese text published by the issuing body prevails."),
+            note(
+                "info",
+                "Demo content: a summary of the items of the opinion that concern intermediary services. The official Chinese text published by the issuing body prevails.",
+            ),
             h("14. Open the intermediary-service market"),
             p(
                 "Remove regional and sector barriers: no qualified intermediary may be kept out of the local market, and there is no quota on their number.",
@@ -104,7 +110,11 @@ OTHER_POLICIES = [
             "title": "Notice of the General Office of the State Council on clearing up and regulating intermediary services for administrative approvals by State Council departments",
             "issuing_body": "General Office of the State Council",
             "summary": "Clear up and regulate approval-related intermediary services, break monopolies, cut ties and regulate fees.",
-            "body": [p("Approving departments may not designate an intermediary in any form; fees for intermediary services are managed through a published list.")],
+            "body": [
+                p(
+                    "Approving departments may not designate an intermediary in any form; fees for intermediary services are managed through a published list."
+                )
+            ],
         },
     },
     {
@@ -123,7 +133,9 @@ OTHER_POLICIES = [
             "title": "Operating rules of the Zaozhuang online intermediary supermarket (trial)",
             "issuing_body": "Zaozhuang Administrative Approval Service Bureau",
             "summary": "Rules for joining, selection and rating during the trial period (demo content), since replaced.",
-            "body": [p("These rules are repealed; see the other documents in this section and the service guides.")],
+            "body": [
+                p("These rules are repealed; see the other documents in this section and the service guides.")
+            ],
         },
     },
 ]
@@ -136,12 +148,20 @@ def _method_guide(slug, zh_title, en_title, zh_summary, en_summary, zh_steps, en
         "zh": {
             "title": zh_title,
             "summary": zh_summary,
-            "body": [steps("怎么选", zh_steps), note("basis", zh_note), link("查看采用该方式的采购公告", "/projects/")],
+            "body": [
+                steps("怎么选", zh_steps),
+                note("basis", zh_note),
+                link("查看采用该方式的采购公告", "/projects/"),
+            ],
         },
         "en": {
             "title": en_title,
             "summary": en_summary,
-            "body": [steps("How it works", en_steps), note("basis", en_note), link("See announcements", "/projects/")],
+            "body": [
+                steps("How it works", en_steps),
+                note("basis", en_note),
+                link("See announcements", "/projects/"),
+            ],
         },
     }
 
@@ -158,13 +178,22 @@ GUIDES = [
                     "入驻步骤",
                     [
                         ("注册账号", "使用统一社会信用代码注册，填写法定代表人、地址和联系方式。"),
-                        ("填报资质和人员", "上传资质证书（类型、等级、编号、发证机关、有效期）和从业人员及近3个月社保证明。"),
+                        (
+                            "填报资质和人员",
+                            "上传资质证书（类型、等级、编号、发证机关、有效期）和从业人员及近3个月社保证明。",
+                        ),
                         ("申报股东和关联关系", "如实填报股东及持股比例，以及与审批部门的关联关系。"),
                         ("签署承诺书", "由法定代表人签署诚信承诺书，提交后即进入形式审查。"),
-                        ("公示服务和收费", "入驻后为每项服务填报收费依据、费率、服务时限，收费标准向社会公开。"),
+                        (
+                            "公示服务和收费",
+                            "入驻后为每项服务填报收费依据、费率、服务时限，收费标准向社会公开。",
+                        ),
                     ],
                 ),
-                note("warning", "虚假承诺将扣减信用分，情节严重的予以清退。资质过期的，不能报名要求该资质的项目。"),
+                note(
+                    "warning",
+                    "虚假承诺将扣减信用分，情节严重的予以清退。资质过期的，不能报名要求该资质的项目。",
+                ),
                 link("立即注册", "/accounts/signup/"),
             ],
         },
@@ -175,14 +204,32 @@ GUIDES = [
                 steps(
                     "Steps",
                     [
-                        ("Create an account", "Register with the unified social credit code, the legal representative, address and contacts."),
-                        ("Qualifications and staff", "Upload qualification certificates (type, level, number, authority, validity) and practitioners with 3 months of social-insurance proof."),
-                        ("Shareholders and ties", "Declare shareholders with their shares and any ties to approving departments."),
-                        ("Sign the commitment", "The legal representative signs the integrity commitment; the formal check starts on submission."),
-                        ("Publish services and fees", "Once listed, give the fee basis, rates and service time for each service; fees are public."),
+                        (
+                            "Create an account",
+                            "Register with the unified social credit code, the legal representative, address and contacts.",
+                        ),
+                        (
+                            "Qualifications and staff",
+                            "Upload qualification certificates (type, level, number, authority, validity) and practitioners with 3 months of social-insurance proof.",
+                        ),
+                        (
+                            "Shareholders and ties",
+                            "Declare shareholders with their shares and any ties to approving departments.",
+                        ),
+                        (
+                            "Sign the commitment",
+                            "The legal representative signs the integrity commitment; the formal check starts on submission.",
+                        ),
+                        (
+                            "Publish services and fees",
+                            "Once listed, give the fee basis, rates and service time for each service; fees are public.",
+                        ),
                     ],
                 ),
-                note("warning", "A false commitment costs credit and can lead to delisting. An expired qualification stops the firm from applying where it is required."),
+                note(
+                    "warning",
+                    "A false commitment costs credit and can lead to delisting. An expired qualification stops the firm from applying where it is required.",
+                ),
                 link("Sign up", "/accounts/signup/"),
             ],
         },
@@ -197,7 +244,10 @@ GUIDES = [
                 steps(
                     "发布步骤",
                     [
-                        ("填写项目信息", "服务事项、投资项目代码、审批事项、资金来源、项目规模、服务内容和时限。"),
+                        (
+                            "填写项目信息",
+                            "服务事项、投资项目代码、审批事项、资金来源、项目规模、服务内容和时限。",
+                        ),
                         ("设定价格区间", "最低限价和最高限价；政府定价或指导价的服务不得超出规定标准。"),
                         ("设定资格要求", "资质类型与等级不得高于该服务事项的标准，不得设置地域限制。"),
                         ("选择选取方式", "直接选取、随机抽取、竞价（最低价/最优价）、信用择优或比选。"),
@@ -215,14 +265,32 @@ GUIDES = [
                 steps(
                     "Steps",
                     [
-                        ("Describe the project", "Service type, investment-project code, approval item, funding source, scale, service content and time."),
-                        ("Set the price range", "A floor and a ceiling; services with government-set or guided prices must stay within the band."),
-                        ("Set requirements", "Qualification type and level no higher than the service type's standard, nothing regional."),
-                        ("Choose the selection method", "Direct selection, random draw, lowest or reference price, credit preference or scored comparison."),
-                        ("Submit for the check", "The platform checks and publishes it; registration lasts at least 5 working days."),
+                        (
+                            "Describe the project",
+                            "Service type, investment-project code, approval item, funding source, scale, service content and time.",
+                        ),
+                        (
+                            "Set the price range",
+                            "A floor and a ceiling; services with government-set or guided prices must stay within the band.",
+                        ),
+                        (
+                            "Set requirements",
+                            "Qualification type and level no higher than the service type's standard, nothing regional.",
+                        ),
+                        (
+                            "Choose the selection method",
+                            "Direct selection, random draw, lowest or reference price, credit preference or scored comparison.",
+                        ),
+                        (
+                            "Submit for the check",
+                            "The platform checks and publishes it; registration lasts at least 5 working days.",
+                        ),
                     ],
                 ),
-                note("basis", "Requirements beyond the standard or regional wording are flagged by monitoring rule FA04."),
+                note(
+                    "basis",
+                    "Requirements beyond the standard or regional wording are flagged by monitoring rule FA04.",
+                ),
                 link("Post a project", "/workspace/projects/new/"),
             ],
         },
@@ -239,8 +307,14 @@ GUIDES = [
             ("公示结果", "结果公示期内，其他报名机构可提出异议。"),
         ],
         [
-            ("Check the threshold", "Fiscal projects below 50,000 yuan and private ones below 200,000 yuan (as configured on the platform)."),
-            ("Pick and give a reason", "Pick one qualified applicant and write the reason, which is published with the result."),
+            (
+                "Check the threshold",
+                "Fiscal projects below 50,000 yuan and private ones below 200,000 yuan (as configured on the platform).",
+            ),
+            (
+                "Pick and give a reason",
+                "Pick one qualified applicant and write the reason, which is published with the result.",
+            ),
             ("Publish the result", "Other applicants may object during the publicity period."),
         ],
         "超过额度直接选取的，由监管规则FA01标记；同一业主反复直接选取同一机构的，由FA02标记。",
@@ -259,10 +333,19 @@ GUIDES = [
             ("验证", "任何人都可在项目的“验证抽取”页面重新计算，抽取不能重复进行。"),
         ],
         [
-            ("Commit at publication", "When the project is published the platform commits to a secret and publishes its SHA-256."),
+            (
+                "Commit at publication",
+                "When the project is published the platform commits to a secret and publishes its SHA-256.",
+            ),
             ("Registration closes", "A fiscal project with fewer than 3 valid applicants fails this round."),
-            ("Draw", "The secret is revealed and the winner derived from the secret, the project and the sorted candidates."),
-            ("Verify", "Anyone can recompute it on the project's verification page; a draw can never be rerun."),
+            (
+                "Draw",
+                "The secret is revealed and the winner derived from the secret, the project and the sorted candidates.",
+            ),
+            (
+                "Verify",
+                "Anyone can recompute it on the project's verification page; a draw can never be rerun.",
+            ),
         ],
         "随机抽取的过程和参数全部公开，抽取结果可复核。",
         "Every input of the draw is published, so its result can be checked.",
@@ -279,8 +362,14 @@ GUIDES = [
             ("确定中选", "最低有效报价中选；并列时按可验证的随机方式确定。"),
         ],
         [
-            ("Sealed quotes", "Quotes are sealed; nobody, the platform included, can read them before the deadline."),
-            ("Opening", "Quotes open when registration closes and must lie between the floor and the ceiling."),
+            (
+                "Sealed quotes",
+                "Quotes are sealed; nobody, the platform included, can read them before the deadline.",
+            ),
+            (
+                "Opening",
+                "Quotes open when registration closes and must lie between the floor and the ceiling.",
+            ),
             ("Winner", "The lowest valid quote wins; a tie is broken by a verifiable draw."),
         ],
         "异常低价由监管规则FE07标记，最低价被取消资格的情形由CO06标记。",
@@ -355,8 +444,14 @@ GUIDES = [
                 steps(
                     "办理方式",
                     [
-                        ("对结果提出异议", "报名机构在结果公示期内，在项目页面提交异议，业主须在签订合同前答复。"),
-                        ("投诉举报", "发现指定中介、强制代理、违规收费或虚假报告的，拨打12345或向监管部门反映。"),
+                        (
+                            "对结果提出异议",
+                            "报名机构在结果公示期内，在项目页面提交异议，业主须在签订合同前答复。",
+                        ),
+                        (
+                            "投诉举报",
+                            "发现指定中介、强制代理、违规收费或虚假报告的，拨打12345或向监管部门反映。",
+                        ),
                         ("查看处理结果", "案件办结后，处理结论向社会公开。"),
                     ],
                 ),
@@ -370,8 +465,14 @@ GUIDES = [
                 steps(
                     "How",
                     [
-                        ("Object to a result", "Applicants object on the project page during publicity; the owner answers before the contract."),
-                        ("Report", "Report designation, forced agency, irregular fees or false reports through 12345 or to the regulator."),
+                        (
+                            "Object to a result",
+                            "Applicants object on the project page during publicity; the owner answers before the contract.",
+                        ),
+                        (
+                            "Report",
+                            "Report designation, forced agency, irregular fees or false reports through 12345 or to the regulator.",
+                        ),
                         ("See the outcome", "Concluded cases are published."),
                     ],
                 ),
@@ -389,12 +490,20 @@ NOTICES = [
         "zh": {
             "title": "关于枣庄市网上中介服务超市正式运行的通告",
             "summary": "网上中介服务超市正式运行，全市审批相关中介服务项目均通过超市选取。",
-            "body": [p("自即日起，全市使用财政资金的行政审批中介服务项目原则上通过网上中介服务超市选取中介机构，欢迎符合条件的中介机构入驻。")],
+            "body": [
+                p(
+                    "自即日起，全市使用财政资金的行政审批中介服务项目原则上通过网上中介服务超市选取中介机构，欢迎符合条件的中介机构入驻。"
+                )
+            ],
         },
         "en": {
             "title": "The Zaozhuang online intermediary supermarket is in operation",
             "summary": "The supermarket is in operation; approval-related intermediary services in the city are selected through it.",
-            "body": [p("From today, fiscally funded intermediary services for administrative approvals are, as a rule, procured through the online supermarket. Qualified intermediaries are welcome to join.")],
+            "body": [
+                p(
+                    "From today, fiscally funded intermediary services for administrative approvals are, as a rule, procured through the online supermarket. Qualified intermediaries are welcome to join."
+                )
+            ],
         },
     },
     {
@@ -404,12 +513,20 @@ NOTICES = [
         "zh": {
             "title": "关于开展2026年度中介服务“双随机、一公开”检查的通知",
             "summary": "随机抽取检查对象和检查人员，检查结果向社会公开。",
-            "body": [p("检查对象和检查人员均通过平台可验证的随机方式抽取，检查结果在“双随机抽查结果”栏目公开。"), link("查看抽查结果", "/disclosure/inspections/")],
+            "body": [
+                p("检查对象和检查人员均通过平台可验证的随机方式抽取，检查结果在“双随机抽查结果”栏目公开。"),
+                link("查看抽查结果", "/disclosure/inspections/"),
+            ],
         },
         "en": {
             "title": "Notice on the 2026 random inspections of intermediary services",
             "summary": "Targets and inspectors are drawn at random and the results are published.",
-            "body": [p("Both the firms inspected and the inspectors are drawn verifiably on the platform; results are published under inspection results."), link("See inspection results", "/disclosure/inspections/")],
+            "body": [
+                p(
+                    "Both the firms inspected and the inspectors are drawn verifiably on the platform; results are published under inspection results."
+                ),
+                link("See inspection results", "/disclosure/inspections/"),
+            ],
         },
     },
     {
@@ -419,12 +536,20 @@ NOTICES = [
         "zh": {
             "title": "市审批服务局召开中介服务收费公示工作推进会",
             "summary": "推进入驻机构收费标准全面公示，清理规范中介服务收费。",
-            "body": [p("会议要求入驻机构对每项服务的收费依据、费率和服务时限全部公示，调整收费须在平台留痕。"), link("查看收费公示", "/fees/")],
+            "body": [
+                p("会议要求入驻机构对每项服务的收费依据、费率和服务时限全部公示，调整收费须在平台留痕。"),
+                link("查看收费公示", "/fees/"),
+            ],
         },
         "en": {
             "title": "Approval Service Bureau holds a meeting on fee disclosure",
             "summary": "Every listed firm's fees to be fully disclosed; intermediary fees to be regulated.",
-            "body": [p("Listed firms must publish the fee basis, rates and service time of every service; every fee change is recorded on the platform."), link("See fee disclosure", "/fees/")],
+            "body": [
+                p(
+                    "Listed firms must publish the fee basis, rates and service time of every service; every fee change is recorded on the platform."
+                ),
+                link("See fee disclosure", "/fees/"),
+            ],
         },
     },
 ]
@@ -435,21 +560,42 @@ FAQ = {
         ("入驻需要多长时间？", "实行告知承诺制，形式审查在2个工作日内完成，通过后即可展示和承接业务。"),
         ("报名后能看到其他机构的报价吗？", "不能。报价在报名截止前密封，任何人（包括平台）都无法查看。"),
         ("对中选结果有异议怎么办？", "在结果公示期内通过项目页面提出异议，业主须在签订合同前答复。"),
-        ("哪里可以查询中介机构的收费和评价？", "在“收费公示”和中介机构的主页上可查询收费标准、历史调整和服务评价。"),
+        (
+            "哪里可以查询中介机构的收费和评价？",
+            "在“收费公示”和中介机构的主页上可查询收费标准、历史调整和服务评价。",
+        ),
     ],
     "en": [
-        ("Can firms from outside the city join?", "Yes. There are no regional, sector or quantity limits; every qualified intermediary may apply."),
-        ("How long does joining take?", "Joining is by commitment; the formal check takes at most 2 working days, after which the firm is listed."),
-        ("Can I see other firms' quotes after applying?", "No. Quotes are sealed until registration closes; nobody, the platform included, can read them."),
-        ("What if I disagree with a result?", "Object on the project page during the publicity period; the owner must answer before the contract."),
-        ("Where can I see a firm's fees and ratings?", "Under fee disclosure and on the firm's profile: fee schedules, their history and ratings."),
+        (
+            "Can firms from outside the city join?",
+            "Yes. There are no regional, sector or quantity limits; every qualified intermediary may apply.",
+        ),
+        (
+            "How long does joining take?",
+            "Joining is by commitment; the formal check takes at most 2 working days, after which the firm is listed.",
+        ),
+        (
+            "Can I see other firms' quotes after applying?",
+            "No. Quotes are sealed until registration closes; nobody, the platform included, can read them.",
+        ),
+        (
+            "What if I disagree with a result?",
+            "Object on the project page during the publicity period; the owner must answer before the contract.",
+        ),
+        (
+            "Where can I see a firm's fees and ratings?",
+            "Under fee disclosure and on the firm's profile: fee schedules, their history and ratings.",
+        ),
     ],
 }
 
 SECTION_TRANSLATIONS = {
     "news": ("News and notices", "Notices and news from the platform."),
     "policies": ("Policy documents", "Laws, regulations and policy documents on intermediary services."),
-    "guides": ("Service guides", "How to join, post a project, how each selection method works and how to complain."),
+    "guides": (
+        "Service guides",
+        "How to join, post a project, how each selection method works and how to complain.",
+    ),
     "faq": ("FAQ", "Questions intermediaries, owners and the public often ask."),
 }
 HOME_TRANSLATION = (

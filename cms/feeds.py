@@ -87,4 +87,3 @@ class AnnouncementFeed(Feed):
 class AnnouncementAtomFeed(AnnouncementFeed):
     feed_type = Atom1Feed
     subtitle = AnnouncementFeed.description
-

@@ -236,7 +236,9 @@ class GuidePage(PortalPageMixin, Page):
         INTERMEDIARY = "intermediary", _("中介机构")
         OWNER = "owner", _("项目业主")
 
-    audience = models.CharField(_("适用对象"), max_length=20, choices=Audience.choices, default=Audience.PUBLIC)
+    audience = models.CharField(
+        _("适用对象"), max_length=20, choices=Audience.choices, default=Audience.PUBLIC
+    )
     summary = models.TextField(_("摘要"), blank=True, max_length=500)
     body = StreamField(body_blocks(), verbose_name=_("正文"), blank=True)
 

@@ -33,7 +33,7 @@ DISCLOSURE_LINKS = (
 
 def _year_start() -> datetime.datetime:
     today = timezone.localdate()
-    return timezone.make_aware(datetime.datetime(today.year, 1, 1))
+    return datetime.datetime(today.year, 1, 1, tzinfo=timezone.get_current_timezone())
 
 
 def market_figures() -> dict[str, Any]:
@@ -100,9 +100,7 @@ def latest_notices(home, limit: int = HOME_LIST_SIZE):
     """The newest live notices under this home page (in its language)."""
     from .models import NoticePage
 
-    return list(
-        NoticePage.objects.descendant_of(home).live().public().order_by("-date", "-pk")[:limit]
-    )
+    return list(NoticePage.objects.descendant_of(home).live().public().order_by("-date", "-pk")[:limit])
 
 
 def sections(home) -> list:

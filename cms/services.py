@@ -30,8 +30,12 @@ def portal_editor_grant(*, actor: User | None, user: User, publisher: bool) -> N
     wanted = PUBLISHER_GROUP if publisher else EDITOR_GROUP
     with transaction.atomic():
         group = Group.objects.get(name=wanted)
-        before = sorted(user.groups.filter(name__in=(EDITOR_GROUP, PUBLISHER_GROUP)).values_list("name", flat=True))
-        user.groups.remove(*Group.objects.filter(name__in=(EDITOR_GROUP, PUBLISHER_GROUP)).exclude(pk=group.pk))
+        before = sorted(
+            user.groups.filter(name__in=(EDITOR_GROUP, PUBLISHER_GROUP)).values_list("name", flat=True)
+        )
+        user.groups.remove(
+            *Group.objects.filter(name__in=(EDITOR_GROUP, PUBLISHER_GROUP)).exclude(pk=group.pk)
+        )
         user.groups.add(group)
         audit_record(
             actor=actor,

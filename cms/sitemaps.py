@@ -34,7 +34,9 @@ class ProjectSitemap(Sitemap):
     changefreq = "daily"
 
     def items(self):
-        return Project.objects.filter(status__in=PROJECT_PUBLIC_STATUSES).only("pk", "updated_at").order_by("pk")
+        return (
+            Project.objects.filter(status__in=PROJECT_PUBLIC_STATUSES).only("pk", "updated_at").order_by("pk")
+        )
 
     def location(self, item):
         return reverse("procurement:project", args=[item.pk])

@@ -10,7 +10,16 @@ from dataclasses import dataclass
 import pytest
 from wagtail.models import Site
 
-from cms.models import FaqPage, GuideIndexPage, GuidePage, HomePage, NoticeIndexPage, NoticePage, PolicyIndexPage, PolicyPage
+from cms.models import (
+    FaqPage,
+    GuideIndexPage,
+    GuidePage,
+    HomePage,
+    NoticeIndexPage,
+    NoticePage,
+    PolicyIndexPage,
+    PolicyPage,
+)
 
 
 @dataclass
@@ -49,11 +58,17 @@ def add_page(parent, page, *, publish: bool = True):
 
 
 def notice(parent, title="关于开展中介服务专项检查的通知", slug="inspection", *, publish=True, **fields):
-    defaults = {"date": datetime.date(2026, 3, 1), "summary": "专项检查安排。", "body": paragraph("<p>检查安排如下。</p>")}
+    defaults = {
+        "date": datetime.date(2026, 3, 1),
+        "summary": "专项检查安排。",
+        "body": paragraph("<p>检查安排如下。</p>"),
+    }
     return add_page(parent, NoticePage(title=title, slug=slug, **{**defaults, **fields}), publish=publish)
 
 
-def policy(parent, title="枣庄市人民政府办公室关于深化改革的实施意见", slug="reform", *, publish=True, **fields):
+def policy(
+    parent, title="枣庄市人民政府办公室关于深化改革的实施意见", slug="reform", *, publish=True, **fields
+):
     defaults = {
         "issuing_body": "枣庄市人民政府办公室",
         "document_number": "枣政办字〔2019〕21号",
@@ -70,7 +85,10 @@ def guide(parent, title="选取方式：随机抽取", slug="random-draw", *, pu
         "body": json.dumps(
             [
                 {"type": "heading", "value": "怎么选"},
-                {"type": "steps", "value": {"title": "步骤", "steps": [{"title": "承诺密钥", "text": "发布时公开摘要。"}]}},
+                {
+                    "type": "steps",
+                    "value": {"title": "步骤", "steps": [{"title": "承诺密钥", "text": "发布时公开摘要。"}]},
+                },
                 {"type": "notice", "value": {"kind": "basis", "text": "<p>抽取可验证。</p>"}},
                 {"type": "link", "value": {"text": "查看采购公告", "page": None, "url": "/projects/"}},
             ]

@@ -48,7 +48,9 @@ def test_other_roles_are_refused_even_in_an_editor_group(client, personas, porta
     login_as(client, user)
 
     dashboard = client.get("/cms-admin/")
-    publish = client.post(f"/cms-admin/pages/add/cms/noticepage/{portal.news.pk}/", _notice_form("越权通知", "action-publish"))
+    publish = client.post(
+        f"/cms-admin/pages/add/cms/noticepage/{portal.news.pk}/", _notice_form("越权通知", "action-publish")
+    )
 
     assert dashboard.status_code == 403 and publish.status_code == 403
     assert not NoticePage.objects.filter(title="越权通知").exists()
@@ -82,9 +84,7 @@ def test_editor_writes_a_draft_and_submits_it_for_moderation_but_cannot_publish(
     assert response.status_code == 302
     assert not page.live and client.get("/news/new-notice/").status_code == 404
 
-    client.post(
-        f"/cms-admin/pages/{page.pk}/edit/", _notice_form("编辑的通知", "action-submit")
-    )
+    client.post(f"/cms-admin/pages/{page.pk}/edit/", _notice_form("编辑的通知", "action-submit"))
     page.refresh_from_db()
     assert page.workflow_in_progress and not page.live
     assert not page.permissions_for_user(personas.operator).can_publish()
@@ -110,7 +110,9 @@ def test_publisher_approves_an_editors_submission(client, personas, portal):
 
     from ..factories import MembershipFactory
 
-    editor = MembershipFactory(organisation=personas.operator.memberships.get().organisation, role=Role.OPERATOR).user
+    editor = MembershipFactory(
+        organisation=personas.operator.memberships.get().organisation, role=Role.OPERATOR
+    ).user
     portal_editor_grant(actor=None, user=editor, publisher=False)
     portal_editor_grant(actor=None, user=personas.operator, publisher=True)
     page = notice(portal.news, "待审通知", "pending", publish=False)
@@ -158,5 +160,8 @@ def test_admin_pages_get_their_own_security_headers(client, personas, portal):
     public = client.get("/news/")
 
     assert admin.status_code == 200
-    assert "frame-ancestors 'self'" in admin["Content-Security-Policy"] and admin["X-Frame-Options"] == "SAMEORIGIN"
+    assert (
+        "frame-ancestors 'self'" in admin["Content-Security-Policy"]
+        and admin["X-Frame-Options"] == "SAMEORIGIN"
+    )
     assert "script-src 'self';" in public["Content-Security-Policy"] and public["X-Frame-Options"] == "DENY"

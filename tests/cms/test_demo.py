@@ -22,7 +22,9 @@ def test_demo_portal_has_the_reform_opinion_and_a_guide_per_method(client, porta
     demo.seed_portal()
 
     opinion = PolicyPage.objects.get(locale__language_code="zh-hans", document_number="枣政办字〔2019〕21号")
-    guides = set(GuidePage.objects.filter(locale__language_code="zh-hans").live().values_list("slug", flat=True))
+    guides = set(
+        GuidePage.objects.filter(locale__language_code="zh-hans").live().values_list("slug", flat=True)
+    )
     html = client.get(opinion.url).content.decode()
 
     assert opinion.live and opinion.issued_on == datetime.date(2019, 7, 24) and opinion.status == "in_force"

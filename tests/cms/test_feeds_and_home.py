@@ -4,11 +4,11 @@ market figures and latest announcements, and falls back to the market home witho
 from __future__ import annotations
 
 import datetime
-import xml.etree.ElementTree as ET
 from decimal import Decimal
 from urllib.parse import urlparse
 
 import pytest
+from defusedxml import ElementTree as ET
 from django.utils import timezone
 
 from marketplace.procurement.models import Contract
@@ -54,7 +54,9 @@ def test_announcement_feeds_list_public_projects_only(client, market, django_ass
     assert len(list(atom.iter(f"{ATOM}entry"))) == 1
 
 
-def test_sitemap_lists_public_pages_projects_and_lists_not_drafts(client, portal, market, django_assert_max_num_queries):
+def test_sitemap_lists_public_pages_projects_and_lists_not_drafts(
+    client, portal, market, django_assert_max_num_queries
+):
     live, hidden = market
     notice(portal.news, "正式通知", "live")
     for n in range(5):
@@ -68,7 +70,16 @@ def test_sitemap_lists_public_pages_projects_and_lists_not_drafts(client, portal
 
     locations = {urlparse(loc.text).path for loc in root.iter(f"{SITEMAP}loc")}
     assert root.tag == f"{SITEMAP}urlset"
-    assert {"/", "/news/", "/news/live/", "/guides/", "/projects/", "/results/", "/fees/", f"/projects/{live.pk}/"} <= locations
+    assert {
+        "/",
+        "/news/",
+        "/news/live/",
+        "/guides/",
+        "/projects/",
+        "/results/",
+        "/fees/",
+        f"/projects/{live.pk}/",
+    } <= locations
     assert "/news/draft/" not in locations and f"/projects/{hidden.pk}/" not in locations
 
 
@@ -122,12 +133,15 @@ def test_home_falls_back_to_the_market_home_when_the_portal_home_is_unpublished(
     response = client.get("/")
 
     assert response.status_code == 200
-    assert "找中介，上超市" in response.content.decode() and "zj-portal-figures" not in response.content.decode()
+    assert (
+        "找中介，上超市" in response.content.decode() and "zj-portal-figures" not in response.content.decode()
+    )
 
 
 def test_existing_routes_are_not_shadowed_by_portal_pages(client, portal):
-    from .conftest import add_page
     from cms.models import NoticeIndexPage
+
+    from .conftest import add_page
 
     add_page(portal.home, NoticeIndexPage(title="冒名栏目", slug="projects"))
 

@@ -60,7 +60,9 @@ def test_notice_page_shows_date_kind_and_body(client, portal, django_assert_max_
     assert "通知公告" in html
 
 
-def test_policy_page_shows_issuer_number_date_status_and_attachment(client, portal, django_assert_max_num_queries):
+def test_policy_page_shows_issuer_number_date_status_and_attachment(
+    client, portal, django_assert_max_num_queries
+):
     from django.core.files.base import ContentFile
     from wagtail.documents import get_document_model
 
@@ -76,7 +78,14 @@ def test_policy_page_shows_issuer_number_date_status_and_attachment(client, port
         response = client.get(page.url)
 
     html = response.content.decode()
-    for text in ("枣庄市人民政府办公室", "枣政办字〔2019〕21号", "2019-07-24", "现行有效", "附件一", document.url):
+    for text in (
+        "枣庄市人民政府办公室",
+        "枣政办字〔2019〕21号",
+        "2019-07-24",
+        "现行有效",
+        "附件一",
+        document.url,
+    ):
         assert text in html
 
 
@@ -138,7 +147,9 @@ def test_faq_page_renders_questions(client, portal, django_assert_max_num_querie
 
 def test_english_visitor_reads_the_translation_at_the_same_address(client, portal):
     page = guide(portal.guides)
-    page_translate(page=page, language_code="en", fields={"title": "Selection method: random draw", "summary": "A draw."})
+    page_translate(
+        page=page, language_code="en", fields={"title": "Selection method: random draw", "summary": "A draw."}
+    )
 
     client.cookies["django_language"] = "en"
     english = client.get("/guides/random-draw/").content.decode()
@@ -238,7 +249,9 @@ def test_link_block_refuses_addresses_outside_the_site():
     for url in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
         with pytest.raises(StructBlockValidationError):
             block.clean(block.to_python({"text": "x", "page": None, "url": url}))
-    assert block.clean(block.to_python({"text": "x", "page": None, "url": "/projects/"}))["url"] == "/projects/"
+    assert (
+        block.clean(block.to_python({"text": "x", "page": None, "url": "/projects/"}))["url"] == "/projects/"
+    )
 
 
 def test_paragraph_helper_is_valid_streamfield_json():
