@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db import models
+from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.fields import StreamField
@@ -16,6 +17,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from .blocks import DocumentBlock, QuestionBlock, body_blocks
+from .forms import PortalPageForm, dated_slug
 
 LIST_PAGE_SIZE = 20
 
@@ -25,7 +27,18 @@ def _page_of(request, queryset):
 
 
 class PortalPageMixin:
-    """Breadcrumbs for the pages below the home page (the home and its sections need none)."""
+    """Breadcrumbs for the pages below the home page (the home and its sections need none), and
+    an ASCII slug for a Chinese title: Wagtail derives the slug from the title, which gives
+    nothing for Chinese with ``WAGTAIL_ALLOW_UNICODE_SLUGS`` off, so an editor who leaves the
+    slug empty gets ``notice-20261130`` (then ``-2``, ``-3``...) instead of an error."""
+
+    base_form_class = PortalPageForm
+
+    def _set_core_field_defaults(self):
+        parent = getattr(self, "_cached_parent_obj", None) or (self.get_parent() if self.path else None)
+        if not self.slug and parent is not None and self.title and not slugify(self.title):
+            self.slug = dated_slug(self._meta.model_name, parent, self)
+        super()._set_core_field_defaults()
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)

@@ -256,3 +256,15 @@ def test_link_block_refuses_addresses_outside_the_site():
 
 def test_paragraph_helper_is_valid_streamfield_json():
     assert json.loads(paragraph("<p>x</p>"))[0]["type"] == "paragraph"
+
+
+def test_a_chinese_title_without_slug_gets_a_dated_ascii_slug(portal):
+    from cms.models import NoticePage
+
+    first = NoticePage(title="关于系统维护的通知", date=datetime.date(2026, 3, 1))
+    second = NoticePage(title="关于系统维护的通知", date=datetime.date(2026, 3, 1))
+    portal.news.add_child(instance=first)
+    portal.news.add_child(instance=second)
+
+    today = timezone.localdate().strftime("%Y%m%d")
+    assert first.slug == f"notice-{today}" and second.slug == f"notice-{today}-2"
