@@ -12,13 +12,12 @@ from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Sum
 from django.utils import timezone
 
 from marketplace.procurement import selectors as procurement_selectors
 from marketplace.procurement import selectors_public
 from marketplace.procurement.models import Contract, Project, Status
-from marketplace.providers.models import PUBLIC_STATUSES, Intermediary
 
 HOME_CACHE_SECONDS = 60
 HOME_LIST_SIZE = 6
@@ -37,17 +36,16 @@ def _year_start() -> datetime.datetime:
 
 
 def market_figures() -> dict[str, Any]:
-    """Listed intermediaries, open projects (报名中) and this year's signed contracts (count and
-    amount). Three queries, cached."""
+    """Open projects (报名中) and this year's signed contracts (count and amount); the listed
+    intermediaries are counted by the market home's own figures (``config.views``). Two queries,
+    cached."""
 
     def compute() -> dict[str, Any]:
-        firms = Intermediary.objects.aggregate(n=Count("pk", filter=Q(status__in=PUBLIC_STATUSES)))["n"]
         open_projects = Project.objects.filter(status=Status.PUBLISHED).count()
         contracts = Contract.objects.filter(confirmed_at__gte=_year_start()).aggregate(
             n=Count("pk"), amount=Sum("amount")
         )
         return {
-            "listed_intermediaries": firms,
             "open_projects": open_projects,
             "contracts_this_year": contracts["n"],
             "contract_amount_this_year": contracts["amount"] or 0,
