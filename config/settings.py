@@ -259,6 +259,7 @@ WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
 WAGTAIL_PASSWORD_RESET_ENABLED = False
 WAGTAILUSERS_PASSWORD_ENABLED = False
 WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no requests to other origins from the admin
+SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"] = ["cms.schema.without_editor_admin"]
 CELERY_BEAT_SCHEDULE["cms-publish-scheduled"] = {"task": "cms.tasks.publish_scheduled", "schedule": 60.0}
 
 LOGGING = {
