@@ -161,7 +161,10 @@ def _restore_snapshot(connection) -> None:
 
     if "rows" not in _SNAPSHOT:
         return
-    with connection.constraint_checks_disabled():
+    from django.db import transaction
+
+    # One transaction: PostgreSQL checks its (deferred) foreign keys at commit, once every row is in.
+    with transaction.atomic(using=connection.alias), connection.constraint_checks_disabled():
         for row in serializers.deserialize("json", _SNAPSHOT["rows"], handle_forward_references=True):
             row.save()
     statements = connection.ops.sequence_reset_sql(no_style(), _snapshot_models())
