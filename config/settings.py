@@ -64,6 +64,22 @@ INSTALLED_APPS = [
     "billing",
     "search",
     "cms",
+    # The portal (cms): Wagtail and what it needs.
+    "django.contrib.sitemaps",
+    "wagtail.contrib.simple_translation",
+    "wagtail.contrib.sitemaps",
+    "wagtail.locales",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
 ]
 
 MIDDLEWARE = [
@@ -78,6 +94,7 @@ MIDDLEWARE = [
     "marketplace.core.middleware.RequestIdMiddleware",
     "marketplace.accounts.middleware.ActiveMembershipMiddleware",
     "marketplace.accounts.middleware.StaffTwoFactorMiddleware",
+    "cms.middleware.EditorAdminAccessMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "marketplace.core.middleware.ContentSecurityPolicyMiddleware",
@@ -249,6 +266,26 @@ OCDS_PAGE_SIZE = _positive_int("OCDS_PAGE_SIZE", 100)
 # Search: Elasticsearch when ELASTICSEARCH_URL is set, the database otherwise.
 ELASTICSEARCH_URL = env.str("ELASTICSEARCH_URL", default="")
 ELASTICSEARCH_INDEX_PREFIX = env.str("ELASTICSEARCH_INDEX_PREFIX", default="zjcs")
+
+# The portal (Wagtail). Pages exist in both languages through Wagtail's own i18n; the language
+# comes from the same cookie as the rest of the site (no URL prefix), see docs/portal.md.
+WAGTAIL_SITE_NAME = "枣庄市网上中介服务超市"
+WAGTAILADMIN_BASE_URL = env.str("WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000")
+WAGTAILADMIN_LOGIN_URL = "/accounts/login/"
+WAGTAIL_FRONTEND_LOGIN_URL = "/accounts/login/"
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = LANGUAGES
+WAGTAILADMIN_PERMITTED_LANGUAGES = LANGUAGES
+WAGTAIL_ALLOW_UNICODE_SLUGS = False
+WAGTAILDOCS_EXTENSIONS = ["pdf", "doc", "docx", "xls", "xlsx", "ofd", "wps", "txt", "zip"]
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAIL_PASSWORD_MANAGEMENT_ENABLED = False
+WAGTAIL_PASSWORD_RESET_ENABLED = False
+WAGTAILUSERS_PASSWORD_ENABLED = False
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # no requests to other origins from the admin
+SPECTACULAR_SETTINGS["PREPROCESSING_HOOKS"] = ["cms.schema.without_editor_admin"]
+CELERY_BEAT_SCHEDULE["cms-publish-scheduled"] = {"task": "cms.tasks.publish_scheduled", "schedule": 60.0}
 
 LOGGING = {
     "version": 1,

@@ -1,4 +1,7 @@
 from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
 
 from marketplace.core.admin import site as admin_site
 
@@ -19,4 +22,10 @@ urlpatterns = [
     path("", include("search.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin_site.urls),
+    # The portal (cms): its feeds and sitemap, the editors' admin, documents, then Wagtail's
+    # catch-all page route, which must stay last so it never shadows the routes above.
+    path("", include("cms.urls")),
+    path("cms-admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("", include(wagtail_urls)),
 ]

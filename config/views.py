@@ -19,17 +19,29 @@ def _stats() -> dict[str, int]:
     }
 
 
-@cache_page(HOME_CACHE_SECONDS)
-@vary_on_cookie
-def home(request):
-    context = {
+def market_home_context() -> dict:
+    """What the home page shows of the market directory (also used by the portal's home page)."""
+    return {
         "stats": _stats(),
         "categories": categories_with_counts(),
         "latest_intermediaries": Intermediary.objects.filter(status__in=PUBLIC_STATUSES).order_by(
             "-listed_at", "-pk"
         )[:8],
     }
-    return render(request, "home.html", context)
+
+
+@cache_page(HOME_CACHE_SECONDS)
+@vary_on_cookie
+def home(request):
+    """The portal's home page (a Wagtail ``cms.HomePage`` at the site root) when it is published;
+    the plain market home otherwise, so ``/`` never breaks while editors rework the portal."""
+    from django.http import Http404
+    from wagtail.views import serve
+
+    try:
+        return serve(request, "")
+    except Http404:
+        return render(request, "home.html", market_home_context())
 
 
 def healthz(request):

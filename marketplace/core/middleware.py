@@ -48,7 +48,8 @@ class ContentSecurityPolicyMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         # The API docs page and the admin bring their own inline scripts.
-        if not request.path.startswith(("/api/docs", "/admin/")):
+        # The portal's editor admin (/cms-admin/) sets its own, see cms/middleware.py.
+        if not request.path.startswith(("/api/docs", "/admin/", "/cms-admin/")):
             response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from billing import demo as billing_demo
+from cms import demo as cms_demo
 from marketplace.core.audit import audit_verify
 from marketplace.oversight import demo_cases
 from marketplace.procurement import demo as procurement_demo
@@ -75,6 +76,7 @@ class Command(BaseCommand):
 
     def _seed_procurement(self) -> None:
         """The demo owners' projects (``marketplace.procurement.demo``), unless they are there."""
+        cms_demo.seed_portal(self.stdout)  # the portal's pages, before the projects
         started = time.monotonic()
         try:
             manifest = procurement_demo.seed_procurement()
