@@ -13,7 +13,8 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from django.db.models import Count, Sum
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from marketplace.procurement import selectors as procurement_selectors
 from marketplace.procurement import selectors_public
@@ -101,10 +102,29 @@ def latest_notices(home, limit: int = HOME_LIST_SIZE):
     return list(NoticePage.objects.descendant_of(home).live().public().order_by("-date", "-pk")[:limit])
 
 
+# What the portal's sections are called where an editor has not translated their page (the
+# same words as the site navigation, so a fresh site reads right in English too).
+SECTION_LABELS = {
+    "noticeindexpage": _("新闻公告"),
+    "policyindexpage": _("政策文件"),
+    "guideindexpage": _("办事指南"),
+    "faqpage": _("常见问题"),
+}
+
+
 def sections(home) -> list:
     """The home page's live sections (news, policies, guides, FAQ) for the portal's navigation
-    (plain pages: a title and a URL are all the home page needs of them)."""
-    return list(home.get_children().live().public().in_menu().order_by("path"))
+    (plain pages: a title and a URL are all the home page needs of them), each with a ``label``
+    in the visitor's language: the page's title in Chinese, the section's usual name (translated
+    like the site navigation) in other languages."""
+    pages = list(
+        home.get_children().live().public().in_menu().order_by("path").select_related("content_type")
+    )
+    chinese = (translation.get_language() or "").startswith("zh")
+    for page in pages:
+        label = SECTION_LABELS.get(page.content_type.model)
+        page.label = page.title if chinese or label is None else str(label)
+    return pages
 
 
 def home_context(home) -> dict[str, Any]:

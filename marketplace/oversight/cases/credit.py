@@ -178,7 +178,7 @@ def credit_recompute(*, intermediary_ids: Iterable[int] | None = None, actor=Non
             actor=actor,
             action="credit.recompute",
             object_type="providers.intermediary",
-            object_id=",".join(str(pk) for pk in list(changes)[:20]) + ("…" if len(changes) > 20 else ""),
+            object_id=f"batch:{len(changes)}",  # the firms and their scores are in ``after``
             after=changes,
         )
     return len(changes)
