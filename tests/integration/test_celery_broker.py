@@ -55,5 +55,10 @@ def test_tick_sent_through_redis_closes_a_due_registration():
                 time.sleep(0.2)
     finally:
         app.conf.update(task_always_eager=True)
+        # A worker started in-process marks the whole process as "inside a task", so any later
+        # result.get() in this test process would raise; put the flag back.
+        from celery._state import _set_task_join_will_block
+
+        _set_task_join_will_block(False)
     assert project.status == Status.SELECTED
     assert Application.objects.get(project=project).quote_amount == 60000
