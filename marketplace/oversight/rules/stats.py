@@ -67,6 +67,22 @@ class Fences:
     def as_dict(self) -> dict[str, Decimal]:
         return {"q1": self.q1, "q3": self.q3, "lower": self.lower, "upper": self.upper}
 
+    @classmethod
+    def stored(cls, data: dict) -> Fences:
+        """Fences read back from stored statistics (``as_dict`` saved as JSON strings)."""
+        return cls(*(Decimal(data[name]) for name in ("q1", "q3", "lower", "upper")))
+
+
+def group_fences(groups: dict[str, list], minimum: int, multiplier: Decimal) -> dict[str, dict]:
+    """Each peer group's size and, where it has at least ``minimum`` values, its fences: the
+    statistics the outlier rules store (``peer_statistics``)."""
+    result: dict[str, dict] = {}
+    for key, values in groups.items():
+        result[key] = {"peers": len(values)}
+        if len(values) >= minimum:
+            result[key].update(Fences.of(values, multiplier).as_dict())
+    return result
+
 
 # --- stored peer statistics ---------------------------------------------------------------------
 

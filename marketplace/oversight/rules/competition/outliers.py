@@ -15,7 +15,7 @@ from marketplace.procurement.models import Application, Project, Selection
 
 from ...models import Category
 from ..base import AWARD, Match, Rule, Scope, Threshold, register
-from ..stats import Fences, peer_statistics, quantile
+from ..stats import Fences, group_fences, peer_statistics, quantile
 from .common import (
     PRICE_COMPETES,
     PRICE_ONLY,
@@ -112,12 +112,7 @@ class SecondQuoteGap(Rule):
         gaps: dict[str, list[Decimal]] = defaultdict(list)
         for row in rows:
             gaps[str(row["service_type_id"])].append(_gap(row))
-        result: dict[str, dict] = {}
-        for key, values in gaps.items():
-            result[key] = {"peers": len(values)}
-            if len(values) >= params["min_projects"]:
-                result[key].update(Fences.of(values, params["iqr_multiplier"]).as_dict())
-        return result
+        return group_fences(gaps, params["min_projects"], params["iqr_multiplier"])
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
         if scope.full:
@@ -138,7 +133,7 @@ class SecondQuoteGap(Rule):
             stat = stats.get(str(row["service_type_id"])) or {}
             if stat.get("peers", 0) < params["min_projects"]:
                 continue
-            fences = Fences(*(Decimal(stat[k]) for k in ("q1", "q3", "lower", "upper")))
+            fences = Fences.stored(stat)
             gap = _gap(row)
             if fences.lower <= gap <= fences.upper:
                 continue
@@ -259,7 +254,7 @@ class CoverBidding(Rule):
         if not rows or not market:
             return []
         percentile = Decimal(market["percentile"])
-        fences = Fences(*(Decimal(market[k]) for k in ("q1", "q3", "lower", "upper")))
+        fences = Fences.stored(market)
         rates = {row["intermediary_id"]: Decimal(row["wins"]) / row["bids"] for row in rows}
         matches = []
         for row in rows:

@@ -17,7 +17,7 @@ from marketplace.procurement.models import (
 
 from ...models import Category
 from ..base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
-from ..stats import peer_statistics
+from ..stats import Fences, group_fences, peer_statistics
 from .common import (
     QUOTE_FIELDS,
     VALID,
@@ -30,7 +30,6 @@ from .common import (
     _scale_range,
     _winner,
     _with_band,
-    fences,
 )
 
 
@@ -93,7 +92,7 @@ class _PeerOutlier(Rule):
             stat = stats.get(_group_key(row)) or {}
             if stat.get("peers", 0) < params["min_peers"]:
                 continue
-            fence = {name: Decimal(stat[name]) for name in ("q1", "q3", "lower", "upper")}
+            fence = Fences.stored(stat).as_dict()
             if not self.outlier(row["quote_amount"], fence):
                 continue
             matches.append(self.match(row, fence, stat["peers"]))
@@ -106,12 +105,7 @@ class _PeerOutlier(Rule):
             key = _group_key(row)
             if wanted is None or key in wanted:
                 groups[key].append(row["quote_amount"])
-        result: dict[str, dict] = {}
-        for key, values in groups.items():
-            result[key] = {"peers": len(values)}
-            if len(values) >= params["min_peers"]:
-                result[key].update(fences(values, params["iqr_multiplier"]))
-        return result
+        return group_fences(groups, params["min_peers"], params["iqr_multiplier"])
 
     def compute(self, wanted: set[str], params: dict) -> dict[str, dict]:
         """The statistics of some peer groups, from all the quotes of their service types."""
