@@ -25,6 +25,8 @@ class SearchDocument(models.Model):
     subtitle = models.CharField(max_length=300, blank=True)
     # Lower-cased, half-width text that queries match against: title, aliases, codes, the start
     # of the body. On PostgreSQL its character pairs are indexed (``grams_tsv``, migration 0002).
+    # (On SQLite, a migration that adds a column rebuilds this table and drops the FTS triggers:
+    # see 0003 for how to restore them.)
     text = models.TextField()
     body = models.TextField(blank=True)
     url = models.CharField(max_length=200)
@@ -33,6 +35,9 @@ class SearchDocument(models.Model):
     price_max = models.DecimalField(max_digits=14, decimal_places=2, null=True)
     date = models.DateTimeField(null=True)
     suggest = models.CharField(max_length=300, blank=True)
+    # The document's facet values as ``SearchFacet`` ids ("12 57 301"): a keyword search reads
+    # them with the ranked matches and counts facets in one pass, without a join.
+    facets = models.TextField(blank=True, default="")
 
     class Meta:
         verbose_name = _("检索文档")
@@ -61,6 +66,21 @@ class SearchTerm(models.Model):
             models.UniqueConstraint(fields=["document", "field", "value"], name="search_term_unique"),
         ]
         indexes = [models.Index(fields=["field", "value", "document"])]
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value}"
+
+
+class SearchFacet(models.Model):
+    """A facet value (a service type, a qualification, a status...) and its label, numbered so
+    that a document lists its values compactly in ``SearchDocument.facets``."""
+
+    field = models.CharField(max_length=20)
+    value = models.CharField(max_length=120)
+    label = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["field", "value"], name="search_facet_unique")]
 
     def __str__(self) -> str:
         return f"{self.field}={self.value}"
