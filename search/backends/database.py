@@ -295,11 +295,8 @@ class DatabaseBackend:
         )
         if len(ranked) > MATCH_LIMIT:
             return None
-        kinds: Counter[str] = Counter()
-        values: Counter[str] = Counter()
-        for _, kind, facet_ids in ranked:
-            kinds[kind] += 1
-            values.update(facet_ids.split())
+        kinds = Counter(kind for _, kind, _ in ranked)
+        values = Counter(" ".join(facet_ids for _, _, facet_ids in ranked).split())
         facets: dict[str, list[FacetValue]] = {name: [] for name in ("kind", *FACET_FIELDS)}
         facets["kind"] = [
             FacetValue(kind, str(Kind(kind).label), n, query.kind == kind)
