@@ -237,3 +237,29 @@ def test_the_script_refuses_a_table_already_partitioned(scratch):
         _partition(cursor)
         with pytest.raises(DatabaseError, match="already partitioned"), transaction.atomic():
             _partition(cursor)
+
+
+def test_the_runner_converts_the_real_schema_in_a_dry_run_and_leaves_it_as_it_was(capsys):
+    """The command line, on the test database's own tables: every real foreign key into
+    procurement_project (applications, contracts, flags, ...), then a rollback."""
+    db = connection.settings_dict
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    url = f"postgres://{db['USER']}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+    code = _runner().main(
+        ["--database-url", url, "--region", OWN, "--regions", f"{OTHER},{OWN}"]
+        + ["--first-year", "2025", "--last-year", "2026", "--dry-run"]
+    )
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"\nprocurement_project_r{OWN}_y2025\t" in out
+    assert f"\nprocurement_project_r{OTHER}_other\t0" in out
+    assert out.rstrip().endswith("dry run: rolled back")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relkind FROM pg_class WHERE oid = 'public.procurement_project'::regclass")
+        assert cursor.fetchone()[0] == "r"
+        cursor.execute(
+            "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND confrelid = 'public.procurement_project'::regclass"
+        )
+        assert cursor.fetchone()[0] >= 15  # the foreign keys are all still there
