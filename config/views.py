@@ -1,11 +1,15 @@
 from django.db.models import Count, Q
+from django.http import JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import cache_page
+from django.views.decorators.cache import cache_page, never_cache
+from django.views.decorators.http import require_safe
 from django.views.decorators.vary import vary_on_cookie
 
 from marketplace.catalog.models import ServiceType
 from marketplace.catalog.selectors import categories_with_counts
 from marketplace.providers.models import PUBLIC_STATUSES, Intermediary, Offer
+
+from .health import run_checks
 
 HOME_CACHE_SECONDS = 60
 
@@ -44,29 +48,16 @@ def home(request):
         return render(request, "home.html", market_home_context())
 
 
+@never_cache
+@require_safe
 def healthz(request):
-    """Liveness and readiness: the database answers, and the broker when one is configured."""
-    from django.conf import settings
-    from django.db import connection
-    from django.http import JsonResponse
-
-    checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:  # noqa: BLE001 - report any failure as unhealthy
-        checks["database"] = f"error: {type(exc).__name__}"
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        try:
-            from config.celery import app
-
-            with app.connection_for_write() as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
-            checks["broker"] = "ok"
-        except Exception as exc:  # noqa: BLE001
-            checks["broker"] = f"error: {type(exc).__name__}"
-    healthy = all(v == "ok" for v in checks.values())
-    return JsonResponse(
-        {"status": "ok" if healthy else "error", "checks": checks}, status=200 if healthy else 503
-    )
+    """Readiness for load balancers and monitors: the database, the Celery broker (when one is
+    configured) and the search backend, each with its time. 200 when every check passes, 503
+    otherwise; never cached, and no connection string or server message in the body."""
+    results = run_checks()
+    healthy = all(r.ok for r in results)
+    body = {
+        "status": "ok" if healthy else "error",
+        "checks": {r.name: r.as_json() for r in results},
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

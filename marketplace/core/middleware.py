@@ -1,6 +1,31 @@
+import ipaddress
 import uuid
 
 from .context import client_ip_var, request_id_var
+
+
+class ClientAddressMiddleware:
+    """Behind a reverse proxy, ``REMOTE_ADDR`` is the proxy's address; login throttling, the
+    audit log and the applications' network addresses need the visitor's. When the request comes
+    from an address in ``TRUSTED_PROXY_IPS`` and carries ``X-Real-IP`` (nginx:
+    ``proxy_set_header X-Real-IP $remote_addr``), that address replaces ``REMOTE_ADDR``. The
+    header is ignored from anyone else, so a visitor cannot choose the address recorded."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.conf import settings
+
+        if request.META.get("REMOTE_ADDR", "") in settings.TRUSTED_PROXY_IPS:
+            claimed = request.META.get("HTTP_X_REAL_IP", "").strip()
+            try:
+                address = str(ipaddress.ip_address(claimed))
+            except ValueError:
+                address = ""
+            if address:
+                request.META["REMOTE_ADDR"] = address
+        return self.get_response(request)
 
 
 class RequestIdMiddleware:

@@ -191,6 +191,10 @@ class DatabaseBackend:
         )
         return {"backend": self.name, "documents": counts, "reachable": True}
 
+    def ping(self, timeout: float) -> None:
+        # The database's own timeout applies; a trivial query shows the index table is there.
+        SearchDocument.objects.only("pk").first()
+
     # --- reading ---------------------------------------------------------------------------
 
     def _text_condition(self, terms: list[str]) -> Q:

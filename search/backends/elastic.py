@@ -273,6 +273,17 @@ class ElasticsearchBackend:
             report["error"] = str(exc)
         return report
 
+    def ping(self, timeout: float) -> None:
+        """The cluster answers within ``timeout`` and is not red (yellow is fine: a one-node
+        cluster cannot place replicas)."""
+        health = self._call(
+            lambda: self.client.options(request_timeout=timeout, max_retries=0).cluster.health(
+                timeout=f"{max(1, int(timeout))}s"
+            )
+        )
+        if health.get("status") == "red":
+            raise SearchUnavailable("cluster status is red")
+
     # --- writing ---------------------------------------------------------------------------
 
     def _bulk(self, actions: Iterable[dict[str, Any]]) -> None:

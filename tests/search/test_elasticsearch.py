@@ -160,3 +160,30 @@ def test_an_unreachable_engine_raises_search_unavailable_and_the_page_says_so(cl
     response = client.get("/search/", {"q": "环评"})
     assert response.status_code == 200 and "搜索服务暂时不可用" in response.content.decode()
     assert client.get("/api/search/", {"q": "环评"}).status_code == 503
+
+
+@pytest.mark.django_db
+def test_healthz_pings_a_reachable_cluster(client, es_url, settings):
+    settings.ELASTICSEARCH_URL = es_url
+    settings.CELERY_BROKER_URL = "memory://"
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"]["search"]["backend"] == "elasticsearch"
+    assert response.json()["checks"]["search"]["ok"] is True
+
+
+def test_a_red_cluster_fails_the_ping():
+    class Cluster:
+        def health(self, timeout):
+            return {"status": "red"}
+
+    class Client:
+        cluster = Cluster()
+
+        def options(self, **kwargs):
+            return self
+
+    with pytest.raises(SearchUnavailable, match="red"):
+        ElasticsearchBackend(Client()).ping(timeout=1)
