@@ -7,6 +7,7 @@ only stored encrypted before), and every page, API and export reads amounts thro
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -20,6 +21,7 @@ from marketplace.providers.models import Intermediary
 from .filters import AnnouncementFilter
 from .models import (
     PUBLIC_STATUSES,
+    SEALED_STATUSES,
     Application,
     Contract,
     Notification,
@@ -80,7 +82,14 @@ def announcements(params: Any, user: User | None = None) -> tuple[AnnouncementFi
 
 
 def quotes_are_open(project: Project) -> bool:
-    return timezone.now() >= project.registration_deadline and project.applicants_disclosed
+    return quotes_open(project.status, project.registration_deadline)
+
+
+def quotes_open(status: str, registration_deadline: datetime, now: datetime | None = None) -> bool:
+    """``quotes_are_open`` on the two columns it reads, for bulk readers that load rows rather
+    than projects (the OCDS export): registration has closed and the status is not sealed
+    (``Project.applicants_disclosed``)."""
+    return (now or timezone.now()) >= registration_deadline and status not in SEALED_STATUSES
 
 
 def applicants_disclosed(project: Project) -> bool:
