@@ -82,14 +82,14 @@ def announcements(params: Any, user: User | None = None) -> tuple[AnnouncementFi
 
 
 def quotes_are_open(project: Project) -> bool:
-    return quotes_open(project.status, project.registration_deadline)
+    return timezone.now() >= project.registration_deadline and project.applicants_disclosed
 
 
-def quotes_open(status: str, registration_deadline: datetime, now: datetime | None = None) -> bool:
-    """``quotes_are_open`` on the two columns it reads, for bulk readers that load rows rather
-    than projects (the OCDS export): registration has closed and the status is not sealed
-    (``Project.applicants_disclosed``)."""
-    return (now or timezone.now()) >= registration_deadline and status not in SEALED_STATUSES
+def quotes_open_q(now: datetime) -> Q:
+    """``quotes_are_open`` as a condition on projects at ``now`` (registration has closed and
+    the status is not sealed, ``Project.applicants_disclosed``), for readers that decide in
+    the query rather than project by project (the OCDS export)."""
+    return Q(registration_deadline__lte=now) & ~Q(status__in=SEALED_STATUSES)
 
 
 def applicants_disclosed(project: Project) -> bool:

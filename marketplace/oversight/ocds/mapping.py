@@ -76,7 +76,6 @@ PROJECT_COLUMNS = (
     "status",
     "price_floor",
     "price_ceiling",
-    "registration_deadline",  # a datetime, for ``quotes_open``
     "delivery_due",
     "owner_id",
     "owner__name",
@@ -90,6 +89,7 @@ PROJECT_COLUMNS = (
     "deadline_epoch",
     "selection_epoch",
     "updated_epoch",
+    "disclosed",  # selectors.quotes_open_q, evaluated by the query
 )
 APPLICATION_COLUMNS = ("project_id", "pk", "state", "submitted_epoch", "quote_amount", "uscc", "name")
 SELECTION_COLUMNS = ("project_id", "round", "performed_epoch", "winner_id", "annulled")
