@@ -48,6 +48,14 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
+def _rss_mib() -> float | None:
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return None
+
+
 def _backend_cpu() -> float | None:
     """CPU seconds used so far by this connection's PostgreSQL backend, when it runs here."""
     from django.db import connection
@@ -67,6 +75,7 @@ def _backend_cpu() -> float | None:
 
 def _measure(limit: int | None) -> list[tuple[str, str, str]]:
     load = _load()
+    before = _rss_mib()
     reset = _reset_peak_rss()
     backend0 = _backend_cpu()
     cpu0 = time.process_time()
@@ -98,7 +107,11 @@ def _measure(limit: int | None) -> list[tuple[str, str, str]]:
             f"ocds export {label} peak",
             f"{peak / 2**20:.1f} MiB",
             f"tracemalloc peak of Python allocations; peak RSS {rss:.0f} MiB "
-            + ("(the process, during the export)" if reset else "(the process, since it started)"),
+            + (
+                f"(the process during the export, which began at {before:.0f} MiB)"
+                if reset and before is not None
+                else "(the process, since it started)"
+            ),
         ),
     ]
 
