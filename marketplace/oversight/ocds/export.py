@@ -322,7 +322,7 @@ WRITE_BATCH = 100
 
 
 def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):  # the mapping writes floats already; a stray Decimal too
+    if isinstance(value, Decimal):  # the mapping writes floats; any other Decimal as before
         return float(value)
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
