@@ -7,6 +7,7 @@ only stored encrypted before), and every page, API and export reads amounts thro
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
@@ -20,6 +21,7 @@ from marketplace.providers.models import Intermediary
 from .filters import AnnouncementFilter
 from .models import (
     PUBLIC_STATUSES,
+    SEALED_STATUSES,
     Application,
     Contract,
     Notification,
@@ -81,6 +83,13 @@ def announcements(params: Any, user: User | None = None) -> tuple[AnnouncementFi
 
 def quotes_are_open(project: Project) -> bool:
     return timezone.now() >= project.registration_deadline and project.applicants_disclosed
+
+
+def quotes_open_q(now: datetime) -> Q:
+    """``quotes_are_open`` as a condition on projects at ``now`` (registration has closed and
+    the status is not sealed, ``Project.applicants_disclosed``), for readers that decide in
+    the query rather than project by project (the OCDS export)."""
+    return Q(registration_deadline__lte=now) & ~Q(status__in=SEALED_STATUSES)
 
 
 def applicants_disclosed(project: Project) -> bool:

@@ -1,13 +1,14 @@
 """How one project becomes one OCDS 1.1 release (with the bids extension).
 
 Pure functions of rows already loaded by ``export`` (no queries here), so the mapping can be read
-and tested on its own. The table of selection methods is DESIGN section 6.
+and tested on its own. It runs once per release of a bulk export: it builds each dict directly,
+without nulls, and formats times with one ``astimezone`` each. The table of selection methods is DESIGN section 6.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -62,31 +63,71 @@ BID_STATUS = {
 }
 
 
-@dataclass
+# The rows ``export`` loads, column by column: the project as a named tuple of
+# ``PROJECT_COLUMNS``; its relations as plain tuples in these orders (each led by the id that
+# ties it to its project), unpacked below. Times are whole seconds since 1970 (``*_epoch``).
+PROJECT_COLUMNS = (
+    "pk",
+    "public_number",
+    "title",
+    "service_content",
+    "method",
+    "method_reason",
+    "status",
+    "price_floor",
+    "price_ceiling",
+    "delivery_due",
+    "owner_id",
+    "owner__name",
+    "owner__uscc",
+    "service_type__code",
+    "service_type__name_zh",
+    "department__code",
+    "department__name_zh",
+    "relaunch_of__public_number",
+    "published_epoch",
+    "deadline_epoch",
+    "selection_epoch",
+    "updated_epoch",
+    "disclosed",  # selectors.quotes_open_q, evaluated by the query
+)
+APPLICATION_COLUMNS = ("project_id", "pk", "state", "submitted_epoch", "quote_amount", "uscc", "name")
+SELECTION_COLUMNS = ("project_id", "round", "performed_epoch", "winner_id", "annulled")
+CONTRACT_COLUMNS = ("project_id", "pk", "amount", "confirmed_epoch", "uscc", "name")
+AMENDMENT_COLUMNS = ("contract_id", "pk", "old_amount", "new_amount", "reason", "created_epoch")
+PAYMENT_COLUMNS = ("contract_id", "pk", "kind", "amount", "occurred_epoch")
+
+
+@dataclass(slots=True)
 class Bundle:
-    """A project and what it links to, as loaded for one chunk of the export."""
+    """A project and what it links to, as loaded for one batch of the export (the columns
+    above), in the order the release lists them."""
 
     project: Any
     disclosed: bool
-    # Rows from values() (typed dicts to mypy): read by key only.
-    applications: list[Any] = field(default_factory=list)
-    selections: list[Any] = field(default_factory=list)
-    contract: Any = None
-    amendments: list[Any] = field(default_factory=list)
-    payments: list[Any] = field(default_factory=list)
+    applications: list[tuple] = field(default_factory=list)
+    selections: list[tuple] = field(default_factory=list)
+    contract: tuple | None = None
+    amendments: list[tuple] = field(default_factory=list)
+    payments: list[tuple] = field(default_factory=list)
 
 
 def ocid(public_number: str) -> str:
     return f"{settings.OCDS_OCID_PREFIX}{public_number}"
 
 
-def stamp(value: datetime | None) -> str | None:
-    """RFC 3339 in Beijing time, to the second."""
-    return None if value is None else timezone.localtime(value).isoformat(timespec="seconds")
+def stamp(epoch: int | None, tz: tzinfo | None = None) -> str | None:
+    """RFC 3339 in Beijing time (the current time zone), to the second, from whole seconds
+    since 1970 (``export.EpochSeconds``)."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, tz or timezone.get_current_timezone()).isoformat()
 
 
 def money(amount: Decimal) -> dict:
-    return {"amount": amount, "currency": CURRENCY}
+    """A value in yuan. The amount is written as a JSON number (Decimal -> float: amounts have
+    at most 14 digits, which a double holds exactly to the fen)."""
+    return {"amount": float(amount), "currency": CURRENCY}
 
 
 def firm_id(uscc: str) -> str:
@@ -94,79 +135,96 @@ def firm_id(uscc: str) -> str:
 
 
 class Parties:
-    """The release's parties, each once, with every role it plays."""
+    """The release's parties, each once, with every role it plays. ``add`` returns the
+    reference to the party ({"id", "name"}): one object per party, reused wherever the release
+    names it (the release is only read, then written)."""
+
+    __slots__ = ("_parties", "_refs")
 
     def __init__(self) -> None:
         self._parties: dict[str, dict] = {}
+        self._refs: dict[str, dict] = {}
 
     def add(self, party_id: str, name: str, role: str, uscc: str | None = None) -> dict:
         party = self._parties.get(party_id)
         if party is None:
-            party = {"id": party_id, "name": name, "roles": []}
+            party = {"id": party_id, "name": name, "roles": [role]}
             if uscc:
                 party["identifier"] = {"scheme": USCC_SCHEME, "id": uscc, "legalName": name}
             self._parties[party_id] = party
+            ref = self._refs[party_id] = {"id": party_id, "name": name}
+            return ref
         if role not in party["roles"]:
             party["roles"].append(role)
-        return {"id": party_id, "name": name}
+        ref = self._refs[party_id]
+        return ref if ref["name"] == name else {"id": party_id, "name": name}
 
     def firm(self, uscc: str, name: str, role: str) -> dict:
-        return self.add(firm_id(uscc), name, role, uscc)
+        return self.add(f"{USCC_SCHEME}-{uscc}", name, role, uscc)
 
     def as_list(self) -> list[dict]:
         return list(self._parties.values())
 
 
-def _organisation(parties: Parties, organisation: Any, role: str) -> dict:
-    if organisation.uscc:
-        return parties.add(firm_id(organisation.uscc), organisation.name, role, organisation.uscc)
-    return parties.add(f"zjcs-org-{organisation.pk}", organisation.name, role)
+def _owner(parties: Parties, project: Any, role: str) -> dict:
+    """The project's owner (an organisation: by USCC when it has one)."""
+    if project.owner__uscc:
+        return parties.add(firm_id(project.owner__uscc), project.owner__name, role, project.owner__uscc)
+    return parties.add(f"zjcs-org-{project.owner_id}", project.owner__name, role)
 
 
-def _award_status(selection: dict, project_status: str) -> str:
-    if selection["annulled"]:
+def _award_status(annulled: bool, winner_id: int | None, project_status: str) -> str:
+    if annulled:
         return "cancelled"
-    if selection["winner_id"] is not None:
+    if winner_id is not None:
         return "active"
     return "unsuccessful" if project_status in FAILED else "pending"
 
 
-def _contract_status(contract: dict, project_status: str) -> str:
+def _contract_status(confirmed_epoch: int | None, project_status: str) -> str:
     if project_status in FAILED:
         return "cancelled"
-    if contract["confirmed_at"] is None:
+    if confirmed_epoch is None:
         return "pending"
     return "terminated" if project_status in FINISHED else "active"
 
 
-def release_date(bundle: Bundle) -> datetime:
-    """The last change the release reflects: the project, an amendment or a payment."""
-    moments = [bundle.project.updated_at]
-    moments += [a["created_at"] for a in bundle.amendments]
-    moments += [p["occurred_at"] for p in bundle.payments]
-    return max(moments)
+def release_date(bundle: Bundle) -> int:
+    """The last change the release reflects (seconds since 1970): the project, an amendment or
+    a payment."""
+    when = bundle.project.updated_epoch
+    for *_, created in bundle.amendments:
+        when = max(when, created)
+    for *_, occurred in bundle.payments:
+        when = max(when, occurred)
+    return when
 
 
-def build_release(bundle: Bundle) -> dict:
+def build_release(bundle: Bundle, tz: tzinfo | None = None) -> dict:
+    """One release. Nothing in it is null: a missing value leaves its key out (validators warn
+    on nulls), so keys are added in order and only when there is a value."""
+    tz = tz or timezone.get_current_timezone()
     project = bundle.project
+    status = project.status
+    public_number = project.public_number
     parties = Parties()
-    buyer = _organisation(parties, project.owner, "buyer")
-    _organisation(parties, project.owner, "procuringEntity")
+    buyer = _owner(parties, project, "buyer")
+    _owner(parties, project, "procuringEntity")
     method, details, criteria = METHODS[project.method]
     tender: dict[str, Any] = {
-        "id": project.public_number,
+        "id": public_number,
         "title": project.title,
         "description": project.service_content,
-        "status": TENDER_STATUS[project.status],
+        "status": TENDER_STATUS[status],
         "procuringEntity": buyer,
         "items": [
             {
                 "id": "1",
-                "description": project.service_type.name_zh,
+                "description": project.service_type__name_zh,
                 "classification": {
                     "scheme": "x_zjcs_service_type",
-                    "id": project.service_type.code,
-                    "description": project.service_type.name_zh,
+                    "id": project.service_type__code,
+                    "description": project.service_type__name_zh,
                 },
             }
         ],
@@ -174,24 +232,25 @@ def build_release(bundle: Bundle) -> dict:
         "value": money(project.price_ceiling),
         "procurementMethod": method,
         "procurementMethodDetails": details,
-        "procurementMethodRationale": project.method_reason or None,
-        "mainProcurementCategory": "services",
-        "tenderPeriod": {
-            "startDate": stamp(project.published_at),
-            "endDate": stamp(project.registration_deadline),
-        },
-        "awardPeriod": {"startDate": stamp(project.selection_time)},
     }
+    if project.method_reason:
+        tender["procurementMethodRationale"] = project.method_reason
+    tender["mainProcurementCategory"] = "services"
+    tender["tenderPeriod"] = {
+        "startDate": stamp(project.published_epoch, tz),
+        "endDate": stamp(project.deadline_epoch, tz),
+    }
+    tender["awardPeriod"] = {"startDate": stamp(project.selection_epoch, tz)}
     if criteria:
         tender["awardCriteria"] = criteria
     if project.method in AWARD_CRITERIA_DETAILS:
         tender["awardCriteriaDetails"] = AWARD_CRITERIA_DETAILS[project.method]
-    if project.department_id is not None:
-        department = project.department
-        parties.add(f"zjcs-dept-{department.code}", department.name_zh, "interestedParty")
-    tags = ["tender"] if project.status != S.CANCELLED else ["tenderCancellation"]
+    if project.department__code is not None:
+        parties.add(f"zjcs-dept-{project.department__code}", project.department__name_zh, "interestedParty")
+    tags = ["tender"] if status != S.CANCELLED else ["tenderCancellation"]
+    release_ocid = ocid(public_number)
     release: dict[str, Any] = {
-        "ocid": ocid(project.public_number),
+        "ocid": release_ocid,
         "id": "",
         "date": "",
         "tag": tags,
@@ -200,116 +259,111 @@ def build_release(bundle: Bundle) -> dict:
         "buyer": buyer,
         "tender": tender,
     }
-    if project.relaunch_of_id is not None:
+    if project.relaunch_of__public_number is not None:
         release["relatedProcesses"] = [
             {
                 "id": "1",
                 "relationship": ["unsuccessfulProcess"],
                 "scheme": "ocid",
-                "identifier": ocid(project.relaunch_of.public_number),
+                "identifier": ocid(project.relaunch_of__public_number),
             }
         ]
 
     # Who applied and what they quoted are public only once registration has closed.
     if bundle.disclosed:
-        submitted = [a for a in bundle.applications if a["state"] != "withdrawn"]
-        tender["numberOfTenderers"] = len({a["uscc"] for a in submitted})
-        tender["tenderers"] = [parties.firm(a["uscc"], a["name"], "tenderer") for a in submitted]
+        # (project_id, pk, state, submitted_epoch, quote_amount, uscc, name)
+        applications = bundle.applications
+        submitted = [a for a in applications if a[2] != "withdrawn"]
+        tender["numberOfTenderers"] = len({a[5] for a in submitted})
+        tender["tenderers"] = [parties.firm(a[5], a[6], "tenderer") for a in submitted]
         bids = []
-        for a in bundle.applications:
+        for _project, pk, state, submitted_at, quote, uscc, name in applications:
             bid: dict[str, Any] = {
-                "id": str(a["pk"]),
-                "date": stamp(a["submitted_at"]),
-                "status": BID_STATUS[a["state"]],
-                "tenderers": [parties.firm(a["uscc"], a["name"], "tenderer")],
+                "id": str(pk),
+                "date": stamp(submitted_at, tz),
+                "status": BID_STATUS[state],
+                "tenderers": [parties.firm(uscc, name, "tenderer")],
             }
-            if a["quote_amount"] is not None:
-                bid["value"] = money(a["quote_amount"])
+            if quote is not None:
+                bid["value"] = money(quote)
             bids.append(bid)
         release["bids"] = {"details": bids}
-        by_application = {a["pk"]: a for a in bundle.applications}
         awards = []
-        for selection in bundle.selections:
-            award: dict[str, Any] = {
-                "id": f"{project.public_number}-{selection['round']}",
-                "status": _award_status(selection, project.status),
-                "date": stamp(selection["performed_at"]),
-            }
-            winner = by_application.get(selection["winner_id"])
-            if winner is not None:
-                award["suppliers"] = [parties.firm(winner["uscc"], winner["name"], "supplier")]
-                if winner["quote_amount"] is not None:
-                    award["value"] = money(winner["quote_amount"])
-            awards.append(award)
-        if awards:
+        if bundle.selections:
+            by_application = {a[1]: a for a in applications}
+            for _project, round_, performed, winner_id, annulled in bundle.selections:
+                award: dict[str, Any] = {
+                    "id": f"{public_number}-{round_}",
+                    "status": _award_status(annulled, winner_id, status),
+                    "date": stamp(performed, tz),
+                }
+                winner = by_application.get(winner_id)
+                if winner is not None:
+                    award["suppliers"] = [parties.firm(winner[5], winner[6], "supplier")]
+                    if winner[4] is not None:
+                        award["value"] = money(winner[4])
+                awards.append(award)
             release["awards"] = awards
             tags.append("award")
         if bundle.contract is not None:
-            release["contracts"] = [_contract(bundle, parties, awards)]
+            release["contracts"] = [_contract(bundle, parties, awards, tz)]
             tags.append("contract")
             if bundle.payments:
                 tags.append("implementation")
     release["parties"] = parties.as_list()
     when = release_date(bundle)
-    release["date"] = stamp(when)
-    release["id"] = f"{release['ocid']}-{int(when.timestamp())}"
-    return _drop_empty(release)
+    release["date"] = stamp(when, tz)
+    release["id"] = f"{release_ocid}-{when}"
+    return release
 
 
-def _contract(bundle: Bundle, parties: Parties, awards: list[dict]) -> dict:
+def _contract(bundle: Bundle, parties: Parties, awards: list[dict], tz: tzinfo) -> dict:
     project = bundle.project
-    c: dict = bundle.contract or {}
+    _project, pk, amount, confirmed, uscc, name = bundle.contract or ()
     active = [a for a in awards if a["status"] == "active"]
     award_id = active[-1]["id"] if active else (awards[-1]["id"] if awards else f"{project.public_number}-1")
-    parties.firm(c["uscc"], c["name"], "supplier")
+    parties.firm(uscc, name, "supplier")
     contract: dict[str, Any] = {
-        "id": str(c["pk"]),
+        "id": str(pk),
         "awardID": award_id,
-        "status": _contract_status(c, project.status),
-        "value": money(c["amount"]),
-        "dateSigned": stamp(c["confirmed_at"]),
+        "status": _contract_status(confirmed, project.status),
+        "value": money(amount),
     }
-    if c["confirmed_at"] is not None and project.delivery_due is not None:
-        contract["period"] = {
-            "startDate": stamp(c["confirmed_at"]),
-            "endDate": f"{project.delivery_due.isoformat()}T23:59:59+08:00",
-        }
+    if confirmed is not None:
+        signed = stamp(confirmed, tz)
+        contract["dateSigned"] = signed
+        if project.delivery_due is not None:
+            contract["period"] = {
+                "startDate": signed,
+                "endDate": f"{project.delivery_due.isoformat()}T23:59:59+08:00",
+            }
     if bundle.amendments:
         contract["amendments"] = [
             {
-                "id": str(a["pk"]),
-                "date": stamp(a["created_at"]),
-                "rationale": a["reason"],
-                "description": f"amount {a['old_amount']} -> {a['new_amount']} {CURRENCY}",
+                "id": str(amendment_pk),
+                "date": stamp(created, tz),
+                "rationale": reason,
+                "description": f"amount {old_amount} -> {new_amount} {CURRENCY}",
             }
-            for a in bundle.amendments
+            for _contract_id, amendment_pk, old_amount, new_amount, reason, created in bundle.amendments
         ]
     if bundle.payments:
         transactions = []
-        for p in bundle.payments:
-            if p["kind"] == "refund":  # a refund flows back from the firm to the owner
-                payer = parties.firm(c["uscc"], c["name"], "payer")
-                payee = _organisation(parties, project.owner, "payee")
+        for _contract_id, payment_pk, kind, paid, occurred in bundle.payments:
+            if kind == "refund":  # a refund flows back from the firm to the owner
+                payer = parties.firm(uscc, name, "payer")
+                payee = _owner(parties, project, "payee")
             else:
-                payer = _organisation(parties, project.owner, "payer")
-                payee = parties.firm(c["uscc"], c["name"], "payee")
+                payer = _owner(parties, project, "payer")
+                payee = parties.firm(uscc, name, "payee")
             transactions.append(
                 {
-                    "id": str(p["pk"]),
-                    "date": stamp(p["occurred_at"]),
-                    "value": money(p["amount"]),
+                    "id": str(payment_pk),
+                    "date": stamp(occurred, tz),
+                    "value": money(paid),
                     "payer": payer,
                     "payee": payee,
                 }
             )
         contract["implementation"] = {"transactions": transactions}
     return contract
-
-
-def _drop_empty(value: Any) -> Any:
-    """OCDS forbids nothing empty in principle but validators warn on nulls: drop them."""
-    if isinstance(value, dict):
-        return {k: _drop_empty(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_drop_empty(v) for v in value]
-    return value

@@ -3,6 +3,8 @@ changes, bad input, constant queries per chunk, and validation with libcoveocds 
 
 from __future__ import annotations
 
+import gc
+import io
 from datetime import timedelta
 
 import pytest
@@ -13,7 +15,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from marketplace.core.errors import ValidationFailed
-from marketplace.oversight.ocds.export import Window, iter_releases
+from marketplace.oversight.ocds.export import Window, iter_releases, write_package
 from marketplace.procurement.models import Application, Project
 from tests.factories import DepartmentFactory
 
@@ -235,3 +237,96 @@ def test_queries_per_chunk_do_not_grow_with_the_projects(market):
     small = queries(3)
     assert small <= 7
     assert queries(12) == small
+
+
+def test_each_batch_costs_six_queries_whatever_the_projects_hold(market):
+    """N and then 3N whole journeys, exported in batches of four: the queries grow by six for
+    each added batch (its projects, then their applications, selections, contracts, amendments
+    and payments), never with the projects or their rows."""
+    a, b = market.firms(2)
+
+    def queries(total: int) -> int:
+        while Project.objects.count() < total:
+            project = market.round([(a, "80000"), (b, "90000")], winner=a)
+            contract = market.contract(project, a, "80000")
+            market.amend(contract, "81000")
+            market.pay(contract, "1000")
+            market.pay(contract, "500", kind="refund")
+        with CaptureQueriesContext(connection) as context:
+            assert len(list(iter_releases(chunk_size=4))) == total
+        return len(context.captured_queries)
+
+    n = queries(4)  # one full batch, then the query that finds no more projects
+    assert n == 6 + 1
+    assert queries(12) == n + 6 * 2
+
+
+def test_rows_of_a_sealed_project_between_open_ones_stay_out(market):
+    """Open projects next to each other are read as one range of ids: the applicants of a
+    project still in registration, inside that range, must not leak into any release."""
+    a, b, c = market.firms(3)
+    first = market.round([(a, "80000")], winner=a)
+    sealed = market.round([(b, "70000"), (c, "75000")])
+    Project.objects.filter(pk=sealed.pk).update(
+        status="published", registration_deadline=timezone.now() + timedelta(days=3)
+    )
+    last = market.round([(a, "85000")], winner=a)
+    releases = {r["tender"]["id"]: r for r in export()["releases"]}
+
+    assert "bids" not in releases[sealed.public_number]
+    for project in (first, last):
+        release = releases[project.public_number]
+        assert [bid["tenderers"][0]["id"] for bid in release["bids"]["details"]] == [f"CN-USCI-{a.uscc}"]
+        assert {p["id"] for p in release["parties"]} >= {f"CN-USCI-{a.uscc}"}
+        assert not {f"CN-USCI-{b.uscc}", f"CN-USCI-{c.uscc}"} & {p["id"] for p in release["parties"]}
+
+
+def test_projects_far_apart_in_a_window_keep_their_own_bids_and_payments(market):
+    """A window can pick projects whose ids lie far apart (read by id list, not as a range):
+    each release still carries exactly its own bids, contract and payments."""
+    a, b = market.firms(2)
+    projects = [market.round([(a, "80000"), (b, "90000")], winner=a) for _ in range(6)]
+    contracts = {p.pk: market.contract(p, a, "80000") for p in (projects[0], projects[-1])}
+    for contract in contracts.values():
+        market.pay(contract, "1000")
+    long_ago = timezone.now() - timedelta(days=100)
+    Project.objects.filter(pk__in=[p.pk for p in projects[1:-1]]).update(updated_at=long_ago)
+
+    since = (timezone.localdate() - timedelta(days=10)).isoformat()
+    releases = {r["tender"]["id"]: r for r in export(Window.parse(since))["releases"]}
+
+    assert set(releases) == {projects[0].public_number, projects[-1].public_number}
+    for project in (projects[0], projects[-1]):
+        release = releases[project.public_number]
+        assert len(release["bids"]["details"]) == 2
+        (contract,) = release["contracts"]
+        assert contract["id"] == str(contracts[project.pk].pk)
+        (payment,) = contract["implementation"]["transactions"]
+        assert payment["value"]["amount"] == 1000.0
+        assert release["tag"] == ["tender", "award", "contract", "implementation"]
+
+
+def test_writing_a_package_pauses_the_garbage_collector_and_always_restores_it(market):
+    """The cyclic collector is off while a package is written (it found nothing to free and
+    cost a quarter of the time) and back on afterwards, even when the export fails midway."""
+    a = market.firm()
+    market.round([(a, "80000")], winner=a)
+    seen = []
+
+    def watched():
+        for release in iter_releases():
+            seen.append(gc.isenabled())
+            yield release
+
+    assert gc.isenabled()
+    assert write_package(io.StringIO(), watched(), uri="urn:test") == 1
+    assert seen == [False]
+    assert gc.isenabled()
+
+    def failing():
+        yield from iter_releases()
+        raise RuntimeError("the database went away")
+
+    with pytest.raises(RuntimeError):
+        write_package(io.StringIO(), failing(), uri="urn:test")
+    assert gc.isenabled()
