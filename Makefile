@@ -44,8 +44,11 @@ lint: install
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Benchmarks print one table. They run on PostgreSQL: DATABASE_URL if set, else the local server
+# (the runner creates and drops its own test database). BENCH=search,ocds runs only those.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/zjcs_bench
 bench: install
-	$(BIN)/python -m bench
+	DATABASE_URL=$${DATABASE_URL:-$(BENCH_DATABASE_URL)} $(BIN)/python -m bench
 
 messages: install
 	$(BIN)/python manage.py makemessages -l en --ignore=.venv --ignore=node_modules
