@@ -48,8 +48,10 @@ CSRF_PLACEHOLDER = "zjcs-csrf-token-placeholder-8d1f9c2e"
 _PLACEHOLDER_BYTES = CSRF_PLACEHOLDER.encode()
 _RENDERING_ATTR = "_public_page_rendering"
 STALE_GRACE_SECONDS = 15
+# A render takes well under a second; under heavy load, a few. The lock lapses after this long
+# (a request that died holding it), and waiting requests give up and render the page themselves.
 LOCK_SECONDS = 10
-WAIT_SECONDS = 3
+WAIT_SECONDS = LOCK_SECONDS
 WAIT_STEP_SECONDS = 0.05
 KEY_PREFIX = "publicpage:v1"
 _PRIVATE = ("private", "no-store", "no-cache")

@@ -6,6 +6,7 @@ once the cache time is over."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -161,6 +162,38 @@ def test_a_stale_page_is_served_while_another_request_renders_it_anew(
     assert "市中区学校改扩建工程环境影响评价" in meanwhile
     assert "峄城区道路建设项目水土保持方案编制" not in meanwhile
     assert "峄城区道路建设项目水土保持方案编制" in then
+
+
+def test_with_no_stored_page_a_visitor_waits_for_the_render_under_way_instead_of_rendering(
+    market, django_assert_num_queries
+):
+    Client().get("/projects/")
+    with translation.override(settings.LANGUAGE_CODE):
+        key = pagecache.cache_key(RequestFactory().get("/projects/"))
+    rendered = cache.get(key)
+    cache.delete(key)
+    cache.add(f"{key}:lock", 1, 10)  # another request is rendering the page, none is stored
+    finishing = threading.Timer(0.3, lambda: cache.set(key, rendered, 60))  # ... and stores it
+    finishing.start()
+
+    with django_assert_num_queries(0):
+        response = Client().get("/projects/")
+    finishing.join()
+
+    assert "市中区学校改扩建工程环境影响评价" in response.content.decode()
+
+
+def test_a_visitor_waiting_for_a_render_that_stores_nothing_renders_the_page_itself(market):
+    with translation.override(settings.LANGUAGE_CODE):
+        key = pagecache.cache_key(RequestFactory().get("/projects/"))
+    cache.add(f"{key}:lock", 1, 10)
+    giving_up = threading.Timer(0.3, lambda: cache.delete(f"{key}:lock"))
+    giving_up.start()
+
+    response = Client().get("/projects/")
+    giving_up.join()
+
+    assert "市中区学校改扩建工程环境影响评价" in response.content.decode()
 
 
 def test_the_cache_is_off_at_zero_seconds(market, settings):
