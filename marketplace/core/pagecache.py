@@ -16,11 +16,13 @@ the cache, and for how long. The whole policy is here; a view opts in with ``@pu
   each answer gets the visitor's own token put in, with the ``csrftoken`` cookie as usual: no
   stored page ever holds a token. A page whose view asked for a token itself is not stored.
 - **How long.** ``PUBLIC_PAGE_CACHE_SECONDS`` (30 s by default, 0 turns the cache off), with no
-  invalidation: a newly published project, offer or portal notice reaches anonymous visitors
-  within that time (plus the one render that replaces the stale page). Whoever publishes is
-  signed in and sees the change at once; a public notice or a registration window (counted in
-  working days) loses nothing to half a minute, while at a few hundred requests a second
-  those 30 s save thousands of renders.
+  invalidation: a newly published project or firm reaches anonymous visitors of the
+  announcements and the directory within that time (plus the one render that replaces the
+  stale page); on the portal home, whose market figures and lists are themselves kept for a
+  minute (``cms.selectors.HOME_CACHE_SECONDS``), within a minute and a half, and a portal
+  notice within 30 s. Whoever publishes is signed in and sees the change at once; a notice or
+  a registration window (counted in working days) loses nothing to half a minute, while at a
+  few hundred requests a second those 30 s save thousands of renders.
 - **No stampede.** When a page is older than its time, one request (holding a short lock)
   renders it anew while the others are still served the previous version, for at most
   ``STALE_GRACE_SECONDS`` more; when there is no page yet (a cold cache), the others wait for

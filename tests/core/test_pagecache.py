@@ -19,9 +19,11 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import translation
 
+from cms.models import NoticeIndexPage
 from marketplace.core import pagecache
 from marketplace.providers.models import Intermediary
 
+from ..cms.conftest import notice
 from ..factories import IntermediaryFactory, OfferFactory, ServiceTypeFactory
 from ..procurement.factories import published_project
 
@@ -142,6 +144,17 @@ def test_a_new_announcement_and_a_new_firm_show_once_the_cache_time_is_over(mark
     assert "新上架测绘有限公司" not in within["/providers/"]
     assert "峄城区道路建设项目水土保持方案编制" in after["/projects/"]
     assert "新上架测绘有限公司" in after["/providers/"]
+
+
+def test_a_new_portal_notice_shows_on_the_home_once_the_cache_time_is_over(market, monkeypatch):
+    Client().get("/")
+    notice(NoticeIndexPage.objects.get(slug="news"), "关于系统维护的通知", "maintenance")
+
+    within = Client().get("/").content.decode()
+    _later(monkeypatch, settings.PUBLIC_PAGE_CACHE_SECONDS + 1)
+    after = Client().get("/").content.decode()
+
+    assert "关于系统维护的通知" not in within and "关于系统维护的通知" in after
 
 
 def test_a_stale_page_is_served_while_another_request_renders_it_anew(
