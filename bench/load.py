@@ -131,6 +131,7 @@ def _gunicorn(database: str, *, page_cache: bool, worker_class: str, log: Path):
         # Persistent connections, as a production deployment would set.
         "DATABASE_CONN_MAX_AGE": "60",
         "CACHE_URL": CACHE_URL,
+        "DJANGO_PRODUCTION": "0",
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
