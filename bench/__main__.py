@@ -37,9 +37,9 @@ def main() -> int:
     started = time.perf_counter()
     rows: list[tuple[str, str, str]] = []
     try:
-        from . import ocds, pages, search, selection
+        from . import load, ocds, pages, search, selection
 
-        benchmarks = [selection, pages, search, ocds]
+        benchmarks = [selection, pages, search, ocds, load]
         if _monitor_wanted(settings):
             from . import monitor
 

@@ -2,7 +2,8 @@
 
 The market figures and lists are cached for ``HOME_CACHE_SECONDS`` (they are the same for
 every visitor and language); the portal's own notices are read live so that a published
-notice shows at once.
+notice shows at once to signed-in users (anonymous visitors are served the whole page from
+the public page cache, ``marketplace/core/pagecache.py``, so within 30 s).
 """
 
 from __future__ import annotations

@@ -119,6 +119,9 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "marketplace.accounts.context_processors.membership",
+                # After Django's csrf processor: a page rendered for the public page cache
+                # gets a placeholder in place of the CSRF token (marketplace/core/pagecache.py).
+                "marketplace.core.pagecache.context_processor",
             ],
         },
     },
@@ -137,6 +140,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# Anonymous visitors of the home, announcements and directory pages are served from the cache
+# for this long (0: never); the policy and why 30 s is in marketplace/core/pagecache.py.
+PUBLIC_PAGE_CACHE_SECONDS = env.int("PUBLIC_PAGE_CACHE_SECONDS", default=30)
+if PUBLIC_PAGE_CACHE_SECONDS < 0:
+    raise environ.ImproperlyConfigured("PUBLIC_PAGE_CACHE_SECONDS must be 0 (off) or more")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -1,17 +1,15 @@
 from django.db.models import Count, Q
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import cache_page, never_cache
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django.views.decorators.vary import vary_on_cookie
 
 from marketplace.catalog.models import ServiceType
 from marketplace.catalog.selectors import categories_with_counts
+from marketplace.core.pagecache import public_page
 from marketplace.providers.models import PUBLIC_STATUSES, Intermediary, Offer
 
 from .health import run_checks
-
-HOME_CACHE_SECONDS = 60
 
 
 def _stats() -> dict[str, int]:
@@ -34,8 +32,7 @@ def market_home_context() -> dict:
     }
 
 
-@cache_page(HOME_CACHE_SECONDS)
-@vary_on_cookie
+@public_page
 def home(request):
     """The portal's home page (a Wagtail ``cms.HomePage`` at the site root) when it is published;
     the plain market home otherwise, so ``/`` never breaks while editors rework the portal."""

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.models import Role
+from marketplace.core.pagecache import public_page
 from marketplace.core.views import call_action, call_service
 
 from . import selectors, selectors_public, services
@@ -79,6 +80,7 @@ def _method_context(project) -> dict:
 # --- public -------------------------------------------------------------------------------------
 
 
+@public_page
 def announcements(request):
     filterset, queryset = selectors.announcements(request.GET)
     _tune_filter(filterset)

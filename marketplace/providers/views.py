@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 from marketplace.accounts.decorators import role_required
 from marketplace.accounts.models import Role
 from marketplace.catalog.models import ServiceType
+from marketplace.core.pagecache import public_page
 from marketplace.core.views import call_service
 
 from . import selectors, services
@@ -50,6 +51,7 @@ def _page(request, queryset):
 # --- public -----------------------------------------------------------------------------------
 
 
+@public_page
 def directory(request):
     filterset, queryset = selectors.directory(request.GET)
     return render(
