@@ -127,3 +127,18 @@ def test_verify_audit_command_fails_naming_the_tampered_event(capsys, tamper, se
     assert exc.value.code == 1
     out = capsys.readouterr().out
     assert f"BROKEN at event #{named}: {reason}" in out
+
+
+@pytest.mark.django_db
+def test_removing_the_newest_event_shows_in_the_count_and_last_hash(capsys):
+    _record(5)
+    call_command("verify_audit")
+    before = capsys.readouterr().out
+    AuditEvent.objects.filter(seq=5).delete()
+
+    call_command("verify_audit")
+    after = capsys.readouterr().out
+
+    last = AuditEvent.objects.get(seq=4).hash
+    assert f"OK: 4 audit events, chain intact; last hash {last}." in after
+    assert last not in before and "OK: 5 audit events" in before
