@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo demo-totp test test-quick lint bench run migrate messages clean
+.PHONY: install demo demo-totp test test-quick lint fuzz bench run migrate messages clean
 
 install: $(STAMP)
 
@@ -43,6 +43,14 @@ lint: install
 	$(BIN)/djlint templates marketplace billing search cms --lint
 	$(BIN)/python manage.py check
 	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/bandit -c pyproject.toml -r marketplace billing search cms config --severity-level high -q
+	$(BIN)/python scripts/pip_audit_report.py
+
+# Schemathesis against every API operation and role with many examples and random seeds, the
+# roles in two processes
+# (the normal suite runs the same tests with FUZZ_EXAMPLES=3, replaying the same examples).
+fuzz: install
+	FUZZ_EXAMPLES=$(or $(FUZZ_EXAMPLES),200) FUZZ_RANDOM=1 $(BIN)/python -m pytest -n 2 -m fuzz tests/fuzz $(PYTEST_ARGS)
 
 # Benchmarks print one table. They run on PostgreSQL: DATABASE_URL if set, else the local server
 # (the runner creates and drops its own test database). BENCH=search,ocds runs only those.

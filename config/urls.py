@@ -29,3 +29,5 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("", include(wagtail_urls)),
 ]
+
+handler404 = "config.views.page_not_found"

@@ -58,3 +58,14 @@ def healthz(request):
         "checks": {r.name: r.as_json() for r in results},
     }
     return JsonResponse(body, status=200 if healthy else 503)
+
+
+def page_not_found(request, exception):
+    """404: the site's page, except under /api/, where clients get the API's JSON error body
+    (a path that matches no API route, e.g. a non-numeric id, is still an API request)."""
+    from django.views import defaults
+    from rest_framework.exceptions import NotFound
+
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": str(NotFound.default_detail)}, status=404)
+    return defaults.page_not_found(request, exception)

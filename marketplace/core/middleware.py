@@ -36,7 +36,10 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        rid = incoming[:64] if incoming.isascii() and incoming else uuid.uuid4().hex
+        # Printable ASCII only: the id is stored with audit events (PostgreSQL refuses NUL in text).
+        rid = (
+            incoming[:64] if incoming.isascii() and incoming.isprintable() and incoming else uuid.uuid4().hex
+        )
         request.request_id = rid
         token = request_id_var.set(rid)
         ip_token = client_ip_var.set(request.META.get("REMOTE_ADDR", ""))
@@ -78,3 +81,41 @@ class ContentSecurityPolicyMiddleware:
             response.setdefault("Content-Security-Policy", CSP)
         response.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         return response
+
+
+NUL = "\x00"
+
+
+def contains_nul(value) -> bool:
+    """Whether a string, or any key or item of a dict, list or QueryDict, holds a NUL character.
+    PostgreSQL cannot store or even compare text with one, so such input must stop here."""
+    if isinstance(value, str):
+        return NUL in value
+    if hasattr(value, "lists"):  # QueryDict, MultiValueDict
+        return any(contains_nul(key) or contains_nul(items) for key, items in value.lists())
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
+class RejectNulMiddleware:
+    """A NUL character in the path names no page (404); in the query string it is refused
+    (400) before any view passes it to the database, where it would raise an error (500)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.http import Http404, HttpResponseBadRequest, JsonResponse
+        from django.utils.translation import gettext
+
+        if NUL in request.path:
+            raise Http404
+        if contains_nul(request.GET):
+            message = gettext("请求参数中含有空字符（NUL），无法处理。")
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": message}, status=400)
+            return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)

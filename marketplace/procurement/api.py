@@ -21,13 +21,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, permissions, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from marketplace.accounts.api import ActiveRole
 from marketplace.accounts.models import Role
 from marketplace.core.errors import NotAllowed
+from marketplace.core.parsers import FormParser, MultiPartParser
 from marketplace.providers.models import Intermediary
 from marketplace.providers.selectors import intermediary_for_membership
 

@@ -17,7 +17,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -25,6 +24,7 @@ from marketplace.accounts.api import ActiveRole
 from marketplace.accounts.models import Role
 from marketplace.catalog import selectors as catalog_selectors
 from marketplace.catalog.models import ServiceType
+from marketplace.core.parsers import FormParser, MultiPartParser
 
 from . import selectors, services
 from .models import Intermediary, Offer

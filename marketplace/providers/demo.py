@@ -70,7 +70,8 @@ TOTP_USERS = ("operator", "regulator")
 
 def demo_totp_key(username: str) -> str:
     """The fixed hex key (20 bytes) of a demo staff account's TOTP device."""
-    return hashlib.sha1(f"zjcs-demo-totp:{username}".encode()).hexdigest()  # noqa: S324
+    # Not a security use: a fixed, public derivation so the demo logins have known TOTP keys.
+    return hashlib.sha1(f"zjcs-demo-totp:{username}".encode(), usedforsecurity=False).hexdigest()
 
 
 def totp_secret_base32(hex_key: str) -> str:

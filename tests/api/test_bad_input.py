@@ -362,3 +362,95 @@ def test_fee_that_is_not_a_number_is_400_not_500(firm_client, nothing_written, v
 
     assert response.status_code == 400
     assert "rate" in response.json()["fee"]
+
+
+# --- input no database can take, and paths no route matches ----------------------------------
+
+NUL_REFUSED = "请求内容中含有空字符（NUL），无法处理。"
+
+
+def test_a_nul_character_in_a_json_code_is_400_not_500(firm_client, nothing_written):
+    # PostgreSQL cannot even compare text holding NUL: the lookup of the code raised (500).
+    response = call(firm_client, "POST", "/api/me/offers/", offer_payload("eia\x00"))
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": NUL_REFUSED}
+
+
+def test_a_nul_character_in_a_json_field_name_is_400(firm_client, nothing_written):
+    response = call(firm_client, "POST", "/api/me/intermediary/ties/", {"depart\x00ment": "x"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": NUL_REFUSED}
+
+
+def test_a_nul_character_in_a_multipart_field_is_400(firm_client, nothing_written):
+    payload = _qualification(QualificationTypeFactory(), number="A\x00B")
+
+    response = firm_client.post("/api/me/intermediary/qualifications/", payload)
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": NUL_REFUSED}
+
+
+def test_an_uploaded_file_may_hold_nul_bytes(firm_client, personas):
+    certificate = SimpleUploadedFile("cert.pdf", PDF_BYTES + b"\x00\x00", content_type="application/pdf")
+    payload = _qualification(QualificationTypeFactory(), certificate=certificate)
+
+    response = firm_client.post("/api/me/intermediary/qualifications/", payload)
+
+    assert response.status_code == 201
+    assert Qualification.objects.filter(intermediary=personas.firm).count() == 1
+
+
+def test_a_nul_character_in_a_patch_code_is_400(client, login, personas):
+    from marketplace.procurement import services
+    from tests.procurement.factories import project_input
+
+    project = services.project_create(actor=personas.owner, data=project_input())
+    login(client, personas.owner)
+
+    response = call(client, "PATCH", f"/api/projects/{project.pk}/", {"service_type": "\x00"})
+
+    assert response.status_code == 400
+    assert response.json() == {"detail": NUL_REFUSED}
+
+
+@pytest.mark.parametrize(
+    "url", ["/api/service-types/?category=%00", "/api/search/?q=a%00b", "/api/intermediaries/?q%00=x"]
+)
+def test_a_nul_character_in_the_query_string_is_400(client, db, url):
+    response = client.get(url)
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "请求参数中含有空字符（NUL），无法处理。"}
+
+
+def test_a_nul_character_in_a_page_query_string_is_400(client, db):
+    response = client.get("/search/?q=%00")
+
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("url", ["/api/fees/%00/", "/%00/", "/services/%00/"])
+def test_a_nul_character_in_the_path_is_404_not_500(client, db, url):
+    response = client.get(url)
+
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/api/projects/abc/", "/api/no-such-endpoint/", "/api/offers/-1/fees/"])
+def test_an_api_path_that_matches_no_route_is_a_json_404(client, db, url):
+    response = client.get(url)
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "未找到。"}
+
+
+def test_a_page_that_does_not_exist_is_still_the_html_404(client, db):
+    response = client.get("/no-such-page/")
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")

@@ -109,3 +109,12 @@ def test_suggestions_complete_a_service_name(backend, market):
     reindex(backend)
     assert "环境影响评价" in backend.suggest("环境", 8)
     assert "枣庄绿源环境科技有限公司" in backend.suggest("枣庄绿", 8)
+
+
+def test_a_term_that_is_part_of_an_html_entity_does_not_break_the_escaping():
+    from search.query import highlight
+
+    snippet = highlight("Smith & Wesson <b>bold</b>", ["amp", "lt", "b"])
+
+    # Found in the text, not in its escaped form: "&lt;" stays whole, only the real "b"s are marked.
+    assert snippet == "Smith &amp; Wesson &lt;<mark>b</mark>&gt;<mark>b</mark>old&lt;/<mark>b</mark>&gt;"

@@ -11,7 +11,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         report = audit_verify()
         if report.ok:
-            self.stdout.write(f"OK: {report.checked} audit events, chain intact.")
+            self.stdout.write(f"OK: {report.checked} audit events, chain intact; last hash {report.head}.")
             return
         self.stdout.write(
             f"BROKEN at event #{report.broken_at}: {report.reason} "
