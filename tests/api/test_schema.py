@@ -47,3 +47,19 @@ def test_schema_validates_without_warnings(tmp_path):
     schema = yaml.safe_load(target.read_text(encoding="utf-8"))
     upload = schema["components"]["schemas"]["QualificationInputRequest"]["properties"]["certificate"]
     assert upload["format"] == "binary"
+
+
+def test_schema_documents_the_error_responses(client):
+    schema = yaml.safe_load(client.get("/api/schema/").content)
+    paths = schema["paths"]
+
+    cancel = paths["/api/projects/{id}/cancel/"]["post"]["responses"]
+    assert set(cancel) == {"200", "400", "403", "404", "415"}
+    refusal = cancel["403"]["content"]["application/json"]["schema"]["$ref"]
+    assert refusal == "#/components/schemas/ErrorDetail"
+    assert schema["components"]["schemas"]["ErrorDetail"]["required"] == ["detail"]
+    # A public list: anyone may be refused (staff before two-factor authentication), a page may
+    # not exist, a filter may be invalid; no body, so no 415.
+    assert set(paths["/api/projects/"]["get"]["responses"]) == {"200", "400", "403", "404"}
+    # A page of one's own without parameters cannot be a bad request.
+    assert set(paths["/api/notifications/"]["get"]["responses"]) == {"200", "403"}
