@@ -38,3 +38,15 @@ def id_number() -> str:
         return number
     body = number[:17]
     return body + ric.calc_check_digit(body + "0")
+
+
+def failed_request_recorder(errors: list[str]):
+    """A ``requestfailed`` handler that records failed requests, except those the browser
+    cancels because the page moved on (net::ERR_ABORTED, e.g. a favicon still loading when a
+    form is submitted): no fault of the page."""
+
+    def record(request) -> None:
+        if "ERR_ABORTED" not in (request.failure or ""):
+            errors.append(f"failed: {request.url} {request.failure}")
+
+    return record

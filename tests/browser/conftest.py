@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from . import CHROMIUM, UNAVAILABLE
+from . import CHROMIUM, UNAVAILABLE, failed_request_recorder
 
 if not UNAVAILABLE:
     from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Response, sync_playwright
@@ -111,7 +111,7 @@ def page(browser: Browser, live_server, request: pytest.FixtureRequest) -> Itera
 
     page.on("console", on_console)
     page.on("response", on_response)
-    page.on("requestfailed", lambda req: errors.append(f"failed: {req.url} {req.failure}"))
+    page.on("requestfailed", failed_request_recorder(errors))
     failure_shot = _screenshot_dir(request.config) / f"{_safe_name(request.node.name)}.png"
     failure_shot.unlink(missing_ok=True)  # left by an earlier run
     yield page

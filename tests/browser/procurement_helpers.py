@@ -17,7 +17,7 @@ from marketplace.accounts.models import Role
 from marketplace.core.workdays import add_working_days
 
 from ..factories import PDF_BYTES, MembershipFactory, OrganisationFactory
-from . import Page, expect
+from . import Page, expect, failed_request_recorder
 
 PASSWORD = "Pa55word!2026"  # UserFactory's
 LOCAL = "%Y-%m-%dT%H:%M"  # what a datetime-local input takes
@@ -44,7 +44,7 @@ def watch(page: Page, errors: list[str]) -> None:
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
     page.on("console", on_console)
     page.on("response", on_response)
-    page.on("requestfailed", lambda req: errors.append(f"failed: {req.url} {req.failure}"))
+    page.on("requestfailed", failed_request_recorder(errors))
 
 
 def login(page: Page, user, next_url: str = "") -> None:
