@@ -87,17 +87,17 @@ def _facet_ids(docs: list[Doc]) -> dict[tuple[str, str], int]:
     }
     if not labels:
         return {}
-    SearchFacet.objects.bulk_create(
+    # An upsert returns every row's id (PostgreSQL; SQLite 3.35+), new or existing: no read-back.
+    rows = SearchFacet.objects.bulk_create(
         [SearchFacet(field=f, value=v[:120], label=label) for (f, v), label in labels.items()],
         update_conflicts=True,
         unique_fields=["field", "value"],
         update_fields=["label"],
         batch_size=WRITE_BATCH,
     )
-    wanted = Q(
-        *(Q(field=f, value__in=[v[:120] for (g, v) in labels if g == f]) for f in {f for f, _ in labels}),
-        _connector=Q.OR,
-    )
+    if all(r.pk is not None for r in rows):
+        return {(r.field, r.value): r.pk for r in rows}
+    wanted = Q(*(Q(field=r.field, value=r.value) for r in rows), _connector=Q.OR)
     return {(f, v): pk for pk, f, v in SearchFacet.objects.filter(wanted).values_list("pk", "field", "value")}
 
 
