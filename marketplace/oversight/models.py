@@ -236,6 +236,58 @@ class PeerStatistic(models.Model):
         return f"{self.rule} {self.group}"
 
 
+class AwardTimeline(models.Model):
+    """FA03's projection of the market's awards tied to a department's approval items, one row
+    per non-annulled selection with a winner, numbered per department in time order (``seq``: 1,
+    2, ... by ``at``, then selection). The number of a department's awards in any time range is
+    then the difference of two ``seq`` values found by index, so a per-change scan counts the
+    awards in a window without reading them (the largest department here has 42,000). The full
+    scan rebuilds it; a per-change scan syncs its projects and every selection made since the
+    last sync (``AwardTimelineState``)."""
+
+    # Derived data, rebuilt in one statement: no foreign-key checks (selections are never
+    # deleted, and the full scan rebuilds it from the source tables).
+    selection = models.OneToOneField(
+        "procurement.Selection",
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+    )
+    project = models.ForeignKey(Project, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False)
+    department = models.ForeignKey(
+        Department, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    intermediary = models.ForeignKey(
+        Intermediary, on_delete=models.DO_NOTHING, related_name="+", db_constraint=False, db_index=False
+    )
+    service_type = models.ForeignKey(
+        "catalog.ServiceType",
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    performed_at = models.DateTimeField()
+    at = models.BigIntegerField()  # performed_at in whole seconds since 1970, as the windows count
+    seq = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["department", "at", "seq"], name="award_timeline_seq"),
+            models.Index(fields=["department", "intermediary", "at"], name="award_timeline_firm"),
+            models.Index(fields=["department", "service_type", "at"], name="award_timeline_type"),
+        ]
+
+
+class AwardTimelineState(models.Model):
+    """The one row that says whether ``AwardTimeline`` was built and up to which selection it
+    has taken in new awards; per-change scans lock it while they sync."""
+
+    built_at = models.DateTimeField(null=True, blank=True)
+    last_selection_id = models.BigIntegerField(default=0)
+
+
 from .cases.models import (  # noqa: E402,F401  cases, credit, blacklist, inspections
     Blacklisting,
     Case,

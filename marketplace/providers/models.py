@@ -230,7 +230,16 @@ class Offer(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["intermediary", "service_type"], name="offer_unique_service"),
         ]
-        indexes = [models.Index(fields=["service_type", "is_active"])]
+        indexes = [
+            models.Index(fields=["service_type", "is_active"]),
+            # The firms offering a service type, in firm order (who else could have won: the
+            # monitoring rules' "had rivals").
+            models.Index(
+                fields=["service_type", "intermediary"],
+                condition=models.Q(is_active=True),
+                name="offer_active_type_firm",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.intermediary} · {self.service_type}"

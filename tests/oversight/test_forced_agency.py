@@ -441,6 +441,58 @@ def test_fa03_a_change_in_one_department_leaves_the_firms_flag_in_another_alone(
     assert {f.department_id for f in Flag.objects.filter(rule="FA03", status="open")} == {first.pk, second.pk}
 
 
+def _scoped_fa03(project, status="selected"):
+    return run("FA03", services.scope_for_project(project.pk, status))
+
+
+def test_fa03_a_change_counts_awards_made_while_monitoring_was_off(market):
+    department, firm, projects = _department_round(market, favourite_wins=3, others=6)
+    services.monitor_run(codes=["FA03"])  # builds the award timeline; 3 of 9 is no flag
+    assert run("FA03") == []
+    item = Project.objects.get(pk=projects[0].pk).approval_item
+    latest = market.won(market.owner(), firm, days_ago=1, approval_item=item)  # no scan of its own
+    market.won(market.owner(), firm, days_ago=2, approval_item=item)
+    (flag,) = _scoped_fa03(latest)
+    assert (flag.department_id, flag.intermediary_id) == (department.pk, firm.pk)
+    assert (flag.evidence["won"], flag.evidence["total"]) == (5, 11)
+
+
+def test_fa03_an_annulled_award_stops_counting_when_its_project_goes_back_to_competition(market):
+    department, firm, projects = _department_round(market, favourite_wins=4, others=6)
+    (flag,) = run("FA03")
+    Selection.objects.filter(project=projects[0]).update(annulled=True)
+    assert _scoped_fa03(projects[0], "registration_closed") == []
+    flag.refresh_from_db()
+    assert flag.status == Flag.Status.RESOLVED
+
+
+def test_fa03_an_award_dated_before_the_last_keeps_the_timeline_in_time_order(market):
+    from marketplace.oversight.models import AwardTimeline
+
+    department, firm, projects = _department_round(market, favourite_wins=3, others=6)
+    services.monitor_run(codes=["FA03"])
+    item = Project.objects.get(pk=projects[0].pk).approval_item
+    early = market.won(market.owner(), firm, days_ago=300, approval_item=item)
+    (flag,) = _scoped_fa03(early)
+    assert (flag.evidence["won"], flag.evidence["total"]) == (4, 10)
+    rows = list(AwardTimeline.objects.filter(department=department).order_by("at", "selection_id"))
+    assert [row.seq for row in rows] == list(range(1, 11))
+
+
+def test_fa03_scoped_run_ignores_a_firm_that_is_the_only_one_qualified(market):
+    niche = ServiceTypeFactory()
+    only = market.firm(service_type=niche)
+    item = market.approval_item()
+    owner = market.owner()
+    projects = [
+        market.won(owner, only, days_ago=5 + i * 10, approval_item=item, service_type=niche)
+        for i in range(10)
+    ]
+    assert _scoped_fa03(projects[0]) == []
+    rival = market.firm(service_type=niche)  # now someone else offers it: every award had a rival
+    assert rival and len(_scoped_fa03(projects[0])) == 1
+
+
 # --- FA04 requirements beyond the allowance ----------------------------------------------------
 
 
@@ -893,6 +945,10 @@ PLANT = {
 }
 
 
+# FA03's full scan also rebuilds the award timeline (a fixed seven statements).
+TIMELINE_REBUILD = {"FA03": 7}
+
+
 @pytest.mark.parametrize("code", sorted(PLANT))
 def test_the_number_of_queries_does_not_grow_with_the_market(market, code):
     rule = get_rule(code)
@@ -904,7 +960,7 @@ def test_the_number_of_queries_does_not_grow_with_the_market(market, code):
     with CaptureQueriesContext(connection) as large:
         many = list(rule.find(Scope(), params))
     assert few and len(many) > len(few)
-    assert len(large) == len(small) <= 3
+    assert len(large) == len(small) <= 3 + TIMELINE_REBUILD.get(code, 0)
 
 
 @pytest.mark.parametrize("code", sorted(PLANT))

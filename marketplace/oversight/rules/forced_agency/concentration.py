@@ -16,17 +16,23 @@ from django.db.models import (
     F,
     IntegerField,
     Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
     Sum,
     Value,
 )
+from django.db.models.functions import Coalesce
 
 from marketplace.accounts.models import Organisation
 from marketplace.core.money import money
 from marketplace.procurement.models import Contract, Project
 from marketplace.providers.models import Intermediary
 
-from ...models import Category
-from ..base import AWARD, CONTRACT, Match, Rule, Scope, Threshold, register
+from ...models import AwardTimeline, Category
+from ..base import AWARD, COMPETITION, CONTRACT, Match, Rule, Scope, Threshold, register
+from . import timeline
 from .common import _awards, _day, _en, _had_rivals, _scoped, _trailing_count
 
 # --- FA03 -------------------------------------------------------------------------------------
@@ -45,7 +51,8 @@ class DepartmentShareConcentration(Rule):
     window with the highest share, the share, the dates and the firm's projects."""
 
     code = "FA03"
-    phases = frozenset({AWARD})
+    # An award, and an upheld objection annulling one (the project goes back to competition).
+    phases = frozenset({AWARD, COMPETITION})
     category = Category.FORCED_AGENCY
     title_zh = "同一中介承接某部门审批事项项目比例过高"
     title_en = "One intermediary wins a large share of a department's projects"
@@ -90,19 +97,20 @@ class DepartmentShareConcentration(Rule):
         return [flag for flag in flags if flag.department_id in touched]
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
+        if scope.full:
+            # Rebuilt with every full scan, so per-change scans start from the whole market.
+            timeline.rebuild()
+            return self._find_full(params)
+        return self._find_scoped(scope, params)
+
+    def _find_full(self, params: dict) -> list[Match]:
+        """Window functions over every award: the department's awards and the firm's in the
+        days ending at each award."""
         days, share = params["days"], params["share"]
         awards = _awards().filter(project__approval_item__isnull=False).filter(_had_rivals())
         department = "project__approval_item__department_id"
-        counted = awards
-        if not scope.full:
-            # The windows are per department, and a change to the scope's projects can change
-            # only their departments' windows: count those alone (leaving other departments
-            # out changes no count), and answer only for their flags (``responsible``).
-            counted = awards.filter(**{f"{department}__in": self.departments(scope)})
-        # Window functions over the whole market (a scope filter before them would change the
-        # counts): the department's awards and the firm's in the days ending at each award.
         ends = (
-            counted.annotate(
+            awards.annotate(
                 total=_trailing_count(days, department),
                 won=_trailing_count(days, department, "winner__intermediary_id"),
             )
@@ -118,14 +126,7 @@ class DepartmentShareConcentration(Rule):
             .order_by()
             .values_list(department, "winner__intermediary_id", "performed_at", "won", "total")
         )
-        best: dict[tuple[int, int], tuple[Decimal, Any, int, int]] = {}
-        for department_id, firm_id, end, won, total in ends:
-            if not scope.full and firm_id not in (scope.intermediary_ids or ()):
-                continue
-            ratio = Decimal(won) / Decimal(total)
-            current = best.get((department_id, firm_id))
-            if current is None or (ratio, end) > (current[0], current[1]):
-                best[(department_id, firm_id)] = (ratio, end, won, total)
+        best = _best_windows(ends)
         if not best:
             return []
         rows = (
@@ -144,41 +145,64 @@ class DepartmentShareConcentration(Rule):
                 "project__public_number",
             )
         )
-        span = timedelta(days=days)
-        found: dict[tuple[int, int], dict[str, Any]] = {}
-        for department_id, name_zh, name_en, firm_id, firm, at, number in rows:
-            chosen = best.get((department_id, firm_id))
-            if chosen is None or not chosen[1] - span < at <= chosen[1]:
-                continue
-            ratio, end, won, total = chosen
-            item = found.setdefault(
-                (department_id, firm_id),
-                {
-                    "department": name_zh,
-                    "department_en": name_en,
-                    "intermediary": firm,
-                    "won": won,
-                    "total": total,
-                    "share": (ratio * 100).quantize(Decimal("0.1")),
-                    "days": days,
-                    "from": _day(end - span),
-                    "to": _day(end),
-                    "projects": [],
-                },
+        return _matches(best, rows, days)
+
+    def _find_scoped(self, scope: Scope, params: dict) -> list[Match]:
+        """The scope's firms' windows in the scope's departments, counted on the award timeline:
+        the department's awards in a window are the difference of two numbers found by index,
+        less the awards without rivals (rare service types with one firm or none), so the
+        department's other awards are never read. Answers only for the scope's departments'
+        flags (``responsible``)."""
+        departments = self.departments(scope)
+        timeline.sync(scope.project_ids or [])
+        firms = scope.intermediary_ids or []
+        if not departments or not firms:
+            return []
+        days, share, least = params["days"], params["share"], params["min_projects"]
+        span = days * 86400
+        no_rivals = timeline.without_rivals(timeline.lonely_service_types())
+        rivals = AwardTimeline.objects.exclude(no_rivals) if no_rivals else AwardTimeline.objects.all()
+        window = Q(
+            department_id=OuterRef("department_id"), at__gt=OuterRef("at") - span, at__lte=OuterRef("at")
+        )
+        lonely = _count(AwardTimeline.objects.filter(window).filter(no_rivals)) if no_rivals else Value(0)
+        ends = (
+            rivals.filter(department_id__in=departments, intermediary_id__in=firms)
+            .annotate(
+                upto=_last_seq(OuterRef("at")),
+                before=Coalesce(_last_seq(OuterRef("at") - span), 0),
+                won=_count(rivals.filter(window, intermediary_id=OuterRef("intermediary_id"))),
+                lonely=lonely,
             )
-            item["projects"].append(number)
-        matches = [
-            Match(
-                subject_type="department",
-                subject_id=department_id,
-                department_id=department_id,
-                intermediary_id=firm_id,
-                evidence=evidence,
-                key={"department": department_id, "intermediary": firm_id},
+            .order_by()
+            .values_list(
+                "department_id", "intermediary_id", "performed_at", "won", "upto", "before", "lonely"
             )
-            for (department_id, firm_id), evidence in found.items()
-        ]
-        return _scoped(scope, matches)
+        )
+        counted = []
+        for department_id, firm_id, end, won, upto, before, without in ends:
+            total = upto - before - without
+            if total >= least and won * 100 >= total * share:
+                counted.append((department_id, firm_id, end, won, total))
+        best = _best_windows(counted)
+        if not best:
+            return []
+        rows = (
+            rivals.filter(
+                intermediary_id__in={firm for _, firm in best}, department_id__in={d for d, _ in best}
+            )
+            .order_by("performed_at", "selection_id")
+            .values_list(
+                "department_id",
+                "department__name_zh",
+                "department__name_en",
+                "intermediary_id",
+                "intermediary__name",
+                "performed_at",
+                "project__public_number",
+            )
+        )
+        return _scoped(scope, _matches(best, rows, days))
 
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:
         e = evidence
@@ -193,6 +217,75 @@ class DepartmentShareConcentration(Rule):
             f"{e['from']} 至 {e['to']}，{e['department']} 审批事项相关的 {e['total']} 个项目中，"
             f"{e['intermediary']} 中选 {e['won']} 个（{e['share']}%）：{projects}。"
         )
+
+
+def _last_seq(at) -> Coalesce:
+    """The number of the department's (``OuterRef``) last award at or before ``at``: its count
+    of awards up to then."""
+    return Coalesce(
+        Subquery(
+            AwardTimeline.objects.filter(department_id=OuterRef("department_id"), at__lte=at)
+            .order_by("-at", "-seq")
+            .values("seq")[:1]
+        ),
+        0,
+    )
+
+
+def _count(rows: QuerySet) -> Coalesce:
+    """How many of ``rows`` (filtered on the outer row's department) there are, as a subquery."""
+    counted = rows.order_by().values("department_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted), 0)
+
+
+def _best_windows(ends) -> dict[tuple[int, int], tuple[Decimal, Any, int, int]]:
+    """The highest share (then the latest end) per department and firm, from qualifying
+    windows ``(department, firm, end, won, total)``."""
+    best: dict[tuple[int, int], tuple[Decimal, Any, int, int]] = {}
+    for department_id, firm_id, end, won, total in ends:
+        ratio = Decimal(won) / Decimal(total)
+        current = best.get((department_id, firm_id))
+        if current is None or (ratio, end) > (current[0], current[1]):
+            best[(department_id, firm_id)] = (ratio, end, won, total)
+    return best
+
+
+def _matches(best: dict, rows, days: int) -> list[Match]:
+    """One match per department and firm, with the projects of its best window."""
+    span = timedelta(days=days)
+    found: dict[tuple[int, int], dict[str, Any]] = {}
+    for department_id, name_zh, name_en, firm_id, firm, at, number in rows:
+        chosen = best.get((department_id, firm_id))
+        if chosen is None or not chosen[1] - span < at <= chosen[1]:
+            continue
+        ratio, end, won, total = chosen
+        item = found.setdefault(
+            (department_id, firm_id),
+            {
+                "department": name_zh,
+                "department_en": name_en,
+                "intermediary": firm,
+                "won": won,
+                "total": total,
+                "share": (ratio * 100).quantize(Decimal("0.1")),
+                "days": days,
+                "from": _day(end - span),
+                "to": _day(end),
+                "projects": [],
+            },
+        )
+        item["projects"].append(number)
+    return [
+        Match(
+            subject_type="department",
+            subject_id=department_id,
+            department_id=department_id,
+            intermediary_id=firm_id,
+            evidence=evidence,
+            key={"department": department_id, "intermediary": firm_id},
+        )
+        for (department_id, firm_id), evidence in found.items()
+    ]
 
 
 # --- FA08 -------------------------------------------------------------------------------------
