@@ -57,6 +57,8 @@ class LowestQuoteDisqualified(Rule):
     ocp = ("R036",)
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
+        if not scope.full:
+            return self._scoped(scope)
         award = _active_award()
         judged = Application.objects.filter(project=OuterRef("pk"), quote_amount__isnull=False)
         valid = judged.filter(state=V.VALID).order_by("quote_amount", "pk")
@@ -111,6 +113,84 @@ class LowestQuoteDisqualified(Rule):
                 },
             )
             for row in rows
+        ]
+
+    def _scoped(self, scope: Scope) -> list[Match]:
+        """The same finding for a few projects, from their quoted applications in one plain
+        query (the full scan's seven correlated subqueries cost more to build than to run for
+        one project); the result is read only for a round whose lowest quote was disqualified,
+        which most are not."""
+        upheld = Selection.objects.filter(annulled=True, winner=OuterRef("pk"))
+        rows = (
+            scope.projects(Application.objects.all(), "project_id")
+            .filter(
+                project__method__in=PRICE_ONLY,
+                quote_amount__isnull=False,
+                state__in=[V.VALID, V.DISQUALIFIED],
+            )
+            .annotate(upheld=Exists(upheld))
+            .values(
+                "pk",
+                "project_id",
+                "state",
+                "quote_amount",
+                "upheld",
+                "intermediary__name",
+                "disqualification_reason",
+            )
+            .order_by()
+        )
+        # The lowest valid and the lowest disqualified quote of each round (ties: the first
+        # application), as the full scan orders them.
+        lowest: dict[tuple[int, str], dict] = {}
+        for row in rows:
+            if row["state"] == V.DISQUALIFIED and row["upheld"]:
+                continue
+            key = (row["project_id"], row["state"])
+            held = lowest.get(key)
+            if held is None or (row["quote_amount"], row["pk"]) < (held["quote_amount"], held["pk"]):
+                lowest[key] = row
+        suspect = {
+            project_id: row
+            for (project_id, state), row in lowest.items()
+            if state == V.DISQUALIFIED
+            and (project_id, V.VALID) in lowest
+            and row["quote_amount"] < lowest[(project_id, V.VALID)]["quote_amount"]
+        }
+        if not suspect:
+            return []
+        awards: dict[int, dict] = {}
+        for award in (
+            Selection.objects.filter(project_id__in=sorted(suspect), annulled=False, winner__isnull=False)
+            .order_by("project_id", "-round")
+            .values(
+                "project_id",
+                "project__public_number",
+                "project__method",
+                "project__owner_id",
+                "project__department_id",
+                "winner__intermediary__name",
+                "winner__quote_amount",
+            )
+        ):
+            awards.setdefault(award["project_id"], award)
+        return [
+            _project_match(
+                project_id,
+                award["project__owner_id"],
+                award["project__department_id"],
+                {
+                    "project": award["project__public_number"],
+                    "method": award["project__method"],
+                    "firm": suspect[project_id]["intermediary__name"],
+                    "quote": _money(suspect[project_id]["quote_amount"]),
+                    "reason": (suspect[project_id]["disqualification_reason"] or "")[:300],
+                    "lowest_valid": _money(lowest[(project_id, V.VALID)]["quote_amount"]),
+                    "winner": award["winner__intermediary__name"],
+                    "winner_quote": _money(award["winner__quote_amount"]),
+                },
+            )
+            for project_id, award in awards.items()
         ]
 
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:

@@ -5,11 +5,13 @@ turns winning. The search for frequent groups is bounded (``MAX_GROUP``,
 
 from __future__ import annotations
 
+import bisect
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Count, F, Q, Subquery
+from django.db.models import Count, F, Q, QuerySet, Subquery
 
 from marketplace.procurement.models import Application
 
@@ -80,6 +82,65 @@ def _frequent_groups(
     return found
 
 
+def _groups_with(
+    firm: int, shared: dict[int, set[int]], min_rounds: int
+) -> dict[frozenset[int], set[int]] | None:
+    """Every group of firms (two or more) with ``firm`` that applied together to ``min_rounds``
+    rounds, with those rounds, given each other firm's rounds shared with ``firm`` (``shared``,
+    its frequent partners only). Groups grow by partners above their largest one, so each is
+    built once. None when one size has more than ``MAX_CANDIDATES`` groups (a crowd)."""
+    partners = sorted(other for other in shared if other != firm)
+    level = {(other,): shared[other] for other in partners}
+    found = {frozenset((firm, other)): joint for (other,), joint in level.items()}
+    size = 2
+    while level and size < MAX_GROUP:
+        following: dict[tuple[int, ...], set[int]] = {}
+        for group, joint in level.items():
+            for other in partners[bisect.bisect_right(partners, group[-1]) :]:
+                together = joint & shared[other]
+                if len(together) >= min_rounds:
+                    following[(*group, other)] = together
+            if len(following) > MAX_CANDIDATES:
+                return None
+        found.update((frozenset((firm, *group)), joint) for group, joint in following.items())
+        level = following
+        size += 1
+    return found
+
+
+@dataclass
+class _RoundTable:
+    """Who applied to which rounds, each round's winner and number, each firm's name and code."""
+
+    projects_of: dict[int, set[int]]
+    winner_of: dict[int, int | None]
+    number_of: dict[int, str]
+    firm_of: dict[int, dict]
+
+    @classmethod
+    def load(cls, applications: QuerySet) -> _RoundTable:
+        rows = applications.annotate(
+            winner=Subquery(_active_award("project_id").values("winner__intermediary_id")[:1])
+        ).values(
+            "project_id",
+            "project__public_number",
+            "intermediary_id",
+            "intermediary__name",
+            "intermediary__uscc",
+            "winner",
+        )
+        table = cls(defaultdict(set), {}, {}, {})
+        for row in rows.order_by():
+            table.projects_of[row["intermediary_id"]].add(row["project_id"])
+            table.winner_of[row["project_id"]] = row["winner"]
+            table.number_of[row["project_id"]] = row["project__public_number"]
+            table.firm_of[row["intermediary_id"]] = {
+                "name": row["intermediary__name"],
+                "uscc": row["intermediary__uscc"],
+            }
+        return table
+
+
 @register
 class BidRotation(Rule):
     """CO05: the same group of firms (three or more) applies together round after round and
@@ -126,6 +187,66 @@ class BidRotation(Rule):
             project__method__in=PRICE_COMPETES,
             project__registration_deadline__gte=_since(params["days"]),
         )
+        if not scope.full:
+            matches = self._around(rounds, sorted(scope.intermediary_ids or []), params)
+            if matches is not None:
+                return matches
+        return self._search(rounds, scope, params)
+
+    def _around(self, rounds: QuerySet, firms: list[int], params: dict) -> list[Match] | None:
+        """A per-change run's groups, from the scoped firms' own rounds. Every member of a group
+        applied to all the group's rounds, so the rounds of a group with a scoped firm are among
+        that firm's: who applied to its rounds decides its groups exactly, however many rounds
+        its partners entered elsewhere (reading all their rounds made a busy firm's change cost
+        100-450 ms). Winners, numbers and names are read only for the groups large enough to
+        qualify. None when a firm's search reaches ``MAX_CANDIDATES``: the neighbourhood search
+        (``_search``) then decides, so that a search cut short stays cut as it always was (where
+        only the neighbourhood search would stop, its crowd being elsewhere, this one does not)."""
+        min_rounds = params["min_rounds"]
+        theirs = rounds.filter(intermediary_id__in=firms).values("project_id")
+        applicants: dict[int, list[int]] = defaultdict(list)
+        for project_id, firm in (
+            Application.objects.filter(state__in=JUDGED, project_id__in=theirs)
+            .order_by()
+            .values_list("project_id", "intermediary_id")
+        ):
+            applicants[project_id].append(firm)
+        own_rounds: dict[int, list[int]] = defaultdict(list)
+        for project_id, present in applicants.items():
+            for firm in present:
+                own_rounds[firm].append(project_id)
+        groups: dict[frozenset[int], set[int]] = {}
+        for firm in firms:
+            if len(own_rounds.get(firm, ())) < min_rounds:
+                continue
+            # The firm and its frequent partners, each with only the rounds shared with the firm.
+            shared: dict[int, set[int]] = defaultdict(set)
+            for project_id in own_rounds[firm]:
+                for other in applicants[project_id]:
+                    shared[other].add(project_id)
+            local = {other: joint for other, joint in shared.items() if len(joint) >= min_rounds}
+            if len(local) < 2:
+                continue
+            found = _groups_with(firm, local, min_rounds)
+            if found is None:
+                return None
+            groups.update(
+                (group, joint) for group, joint in found.items() if len(group) >= params["min_firms"]
+            )
+        if not groups:
+            return []
+        members = sorted(set().union(*groups))
+        projects = sorted(set().union(*groups.values()))
+        details = rounds.filter(
+            project_id__in=projects if len(projects) <= MAX_LISTED else theirs,
+        )
+        if len(members) <= MAX_LISTED:
+            details = details.filter(intermediary_id__in=members)
+        return self._matches(groups, _RoundTable.load(details), params, set(firms))
+
+    def _search(self, rounds: QuerySet, scope: Scope, params: dict) -> list[Match]:
+        """The full scan's search: frequent pairs from one grouped self-join, then the groups
+        grown from them; for a scope, the pairs within the scoped firms' frequent partners."""
 
         def frequent_pairs(
             firms: list[int] | None, ordered: bool, within: bool = False
@@ -169,30 +290,21 @@ class BidRotation(Rule):
         firms = {firm for pair in pair_list for firm in pair}
         # Only the firms in a frequent pair matter (a long list is left out: the rows are the same).
         paired = rounds.filter(intermediary_id__in=sorted(firms)) if len(firms) <= MAX_LISTED else rounds
-        rows = paired.annotate(
-            winner=Subquery(_active_award("project_id").values("winner__intermediary_id")[:1])
-        ).values(
-            "project_id",
-            "project__public_number",
-            "intermediary_id",
-            "intermediary__name",
-            "intermediary__uscc",
-            "winner",
-        )
-        projects_of: dict[int, set[int]] = defaultdict(set)
-        winner_of: dict[int, int | None] = {}
-        number_of: dict[int, str] = {}
-        firm_of: dict[int, dict] = {}
-        for row in rows:
-            projects_of[row["intermediary_id"]].add(row["project_id"])
-            winner_of[row["project_id"]] = row["winner"]
-            number_of[row["project_id"]] = row["project__public_number"]
-            firm_of[row["intermediary_id"]] = {
-                "name": row["intermediary__name"],
-                "uscc": row["intermediary__uscc"],
-            }
+        table = _RoundTable.load(paired)
+        groups = _frequent_groups(table.projects_of, pair_list, params["min_rounds"])
+        return self._matches(groups, table, params, None if scope.full else set(scope.intermediary_ids or []))
+
+    def _matches(
+        self,
+        groups: dict[frozenset[int], set[int]],
+        table: _RoundTable,
+        params: dict,
+        wanted: set[int] | None,
+    ) -> list[Match]:
+        """The largest qualifying groups, one match per member (per ``wanted`` member if given)."""
+        winner_of, number_of, firm_of = table.winner_of, table.number_of, table.firm_of
         qualifying: dict[frozenset[int], list[int]] = {}
-        for group, joint in _frequent_groups(projects_of, pair_list, params["min_rounds"]).items():
+        for group, joint in groups.items():
             if len(group) < params["min_firms"]:
                 continue
             won = sorted((p for p in joint if winner_of.get(p) in group), key=lambda p: number_of[p])
@@ -200,7 +312,6 @@ class BidRotation(Rule):
                 qualifying[group] = won
         largest = sorted(qualifying, key=len, reverse=True)
         kept = [g for i, g in enumerate(largest) if not any(g < other for other in largest[:i])]
-        wanted = None if scope.full else set(scope.intermediary_ids or [])
         matches = []
         for group in kept:
             members = sorted(group, key=lambda m: firm_of[m]["uscc"])
