@@ -30,6 +30,8 @@ edges within reach of the firms, one query per hop through indexed lookups (the 
 expression indexes on firms and staff, see ``marketplace.core.contacts``), for all the walks a
 run will take, and each walk then runs in Python over those edges. It finds the same paths as the
 recursive CTE (tests/oversight/test_graph.py compares them) without reading the whole edge list.
+The seed firms' contact keys come with the firms' query, so the first hop looks the parties
+sharing them up by key instead of joining on normalised keys.
 """
 
 from __future__ import annotations
@@ -432,8 +434,10 @@ def _walk_sql(adjacency: str, firm_count: int) -> str:
 WALK_QUERIES = 5
 # Up to this many firms the walk is seeded: it fetches only the edges within reach of the firms,
 # hop by hop through indexed lookups, and walks them in Python. Above it (a full scan), one SQL
-# walk over the whole edge list is cheaper than thousands of lookups.
-SEEDED_MAX_FIRMS = 100
+# walk over the whole edge list is cheaper than thousands of lookups. A firm's own change on the
+# large market reaches the winners of all its projects (up to about 260 firms): seeded, 60-100 ms;
+# through the SQL walk, 200-800 ms.
+SEEDED_MAX_FIRMS = 1000
 
 
 def _walk(
@@ -498,7 +502,10 @@ def _in(column: str, values: list, params: list[Any]) -> str | None:
 
 
 def _near_selects(
-    kinds: Collection[str], min_share: Decimal | None, near: _Frontier
+    kinds: Collection[str],
+    min_share: Decimal | None,
+    near: _Frontier,
+    known: dict[str, _FirmContacts] | None = None,
 ) -> tuple[list[str], list[Any]]:
     """The edges of ``kinds`` touching a node of ``near``, in the columns of ``edges_cte``, one
     SELECT per indexed lookup (an edge may come twice)."""
@@ -569,25 +576,46 @@ def _near_selects(
         add(f"{affiliation} WHERE a.uscc <> ''", [("a.uscc", near.usccs)])
         add(f"{affiliation} WHERE a.uscc = ''", [("a.id", near.affiliates)])
     if CONTACT in kinds:
-        contact_selects, contact_params = _near_contact_selects(near)
+        contact_selects, contact_params = _near_contact_selects(near, known)
         selects += contact_selects
         params += contact_params
     return selects, params
 
 
-def _near_contact_selects(near: _Frontier) -> tuple[list[str], list[Any]]:
+def _near_contact_selects(
+    near: _Frontier, known: dict[str, _FirmContacts] | None = None
+) -> tuple[list[str], list[Any]]:
     """Shared contacts touching ``near``: a firm of ``near`` with every other party whose key is the
     same, and a staff member or affiliate of ``near`` with every firm whose key is the same (the
-    firm's side through the expression indexes on its contacts)."""
+    firm's side through the expression indexes on its contacts).
+
+    For the firms of ``known`` (by USCC: the seed firms, whose keys their query read) the other
+    parties are looked up by those keys directly, through the same indexes: rows marked
+    ``_PAIRED`` that ``_paired_edges`` turns into the same edges as the join would give. A join
+    over the normalised keys costs the planner more than the rest of the hop together."""
     no_share, no_date = "CAST(NULL AS NUMERIC)", "CAST(NULL AS DATE)"
     sources = _contact_sources()
     firm_source = sources[0]
     selects: list[str] = []
     params: list[Any] = []
+    usccs = set(near.usccs)
+    known = {uscc: firm for uscc, firm in (known or {}).items() if uscc in usccs}
+    for name in firm_source[5]:
+        values = sorted({firm.values[name][0] for firm in known.values() if name in firm.values})
+        for _, o_node, o_label, o_key, o_table, o_fields in sources[1:]:
+            other_key = _NORMALISE[name](f"x.{name}")
+            row_params: list[Any] = []
+            condition = _in(other_key, values, row_params) if name in o_fields else None
+            if condition:
+                selects.append(
+                    f"SELECT '{_PAIRED}{name}:' || {o_key}, {other_key}, {o_node}, '{CONTACT}', '', "  # noqa: S608
+                    f"{o_label}, {no_share}, {no_date}, {no_date}, '' FROM {o_table} x WHERE {condition}"
+                )
+                params.extend(row_params)
     for side, node, label, key, table, fields in sources:
         for name in fields:
             if side == "firm":
-                lookups = [("x.uscc", near.usccs)]
+                lookups = [("x.uscc", [uscc for uscc in near.usccs if uscc not in known])]
             elif side == "staff":
                 lookups = [("x.id_hash", near.hashes)]
             elif side == "affiliate":
@@ -616,12 +644,76 @@ def _near_contact_selects(near: _Frontier) -> tuple[list[str], list[Any]]:
                         ends = f"'ct:{name}:' || {o_key} || ':' || c.ckey, {o_node}, c.node, "
                         labels = f"{o_label}, c.label, "
                         raw = f"x.{name}"
+                    # The other side's empty keys can never equal a kept key: saying so keeps the
+                    # planner from walking a table whose keys are all empty (staff e-mails) row by
+                    # row, and the join goes through the other side's expression index.
+                    other_key = _NORMALISE[name](f"x.{name}")
                     selects.append(
                         f"SELECT {ends}'{CONTACT}', {labels}{no_share}, {no_date}, {no_date}, "  # noqa: S608
-                        f"'{name}=' || {raw} FROM {kept} JOIN {o_table} x ON {_NORMALISE[name](f'x.{name}')} = c.value"
+                        f"'{name}=' || {raw} FROM {kept} JOIN {o_table} x ON {other_key} = c.value "
+                        f"AND {other_key} <> ''"
                     )
                     params.extend(row_params)
     return selects, params
+
+
+# Marks a row of ``_near_contact_selects`` that names the other party of a shared contact with a
+# known firm: ``<mark><field>:<other party's key>``, then the normalised key and the party's node.
+_PAIRED = "ct?:"
+
+
+@dataclass(frozen=True)
+class _FirmContacts:
+    """A seed firm as the contact rows of ``edges_cte`` show it: node, label, key, and its contacts
+    that count (field -> normalised key, raw value)."""
+
+    node: str
+    label: str
+    key: str
+    values: dict[str, tuple[str, str]]
+
+
+def _seed_firms(firm_ids: Collection[int]) -> dict[int, _FirmContacts]:
+    """The firms by id, with their contact keys normalised by the same SQL as the edge list, in
+    one query."""
+    fields = _contact_sources()[0][5]
+    columns = ", ".join(f"{_NORMALISE[name](f'x.{name}')}, x.{name}" for name in fields)
+    params: list[Any] = []
+    condition = _in("x.id", sorted(firm_ids), params)
+    if not condition:
+        return {}
+    sql = f"SELECT x.id, x.uscc, x.name, {columns} FROM {_t(Intermediary)} x WHERE {condition}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    firms = {}
+    for row in rows:
+        values = {}
+        for index, name in enumerate(fields):
+            value, raw = row[3 + 2 * index], row[4 + 2 * index]
+            # The contacts that count (``_CONTACT_KEPT``).
+            if value and (name != "phone" or len(value) >= MIN_PHONE_DIGITS):
+                values[name] = (value, raw)
+        firms[row[0]] = _FirmContacts(f"o:{row[1]}", row[2] or "", f"i{row[0]}", values)
+    return firms
+
+
+def _paired_edges(row: tuple, firms: Iterable[_FirmContacts]) -> list[Edge]:
+    """The contact edges of a ``_PAIRED`` row: one for each known firm with the same key."""
+    name, other_key = row[0][len(_PAIRED) :].split(":", 1)
+    return [
+        Edge(
+            ref=f"ct:{name}:{firm.key}:{other_key}",
+            kind=CONTACT,
+            source=firm.node,
+            target=row[2],
+            source_label=firm.label,
+            target_label=row[5] or "",
+            detail=f"{name}={firm.values[name][1]}",
+        )
+        for firm in firms
+        if name in firm.values and firm.values[name][0] == row[1]
+    ]
 
 
 def _row_edge(row: tuple) -> Edge:
@@ -695,8 +787,9 @@ def neighbourhood(
     department. Departments are never walked on from."""
     firm_ids = frozenset(firm_ids)
     plan = tuple(plan)
-    seeds = dict(Intermediary.objects.filter(pk__in=firm_ids).values_list("pk", "uscc").order_by("pk"))
-    seeds = {pk: f"o:{uscc}" for pk, uscc in seeds.items()}
+    firms = _seed_firms(firm_ids)
+    seeds = {pk: firms[pk].node for pk in sorted(firms)}
+    by_node = {firm.node: firm for firm in firms.values()}
     edges: dict[str, Edge] = {}
     seen = set(seeds.values())
     frontier = set(seen)
@@ -712,7 +805,8 @@ def neighbourhood(
             elif level == hops:
                 kinds |= wanted_kinds & FREE_KINDS
         min_share = None if not shares or None in shares else min(s for s in shares if s is not None)
-        selects, params = _near_selects(kinds, min_share, _Frontier.of(frontier))
+        known = {node[2:]: by_node[node] for node in frontier if node in by_node}
+        selects, params = _near_selects(kinds, min_share, _Frontier.of(frontier), known)
         if not frontier or not selects:
             break
         with connection.cursor() as cursor:
@@ -720,13 +814,15 @@ def neighbourhood(
             rows = cursor.fetchall()
         frontier = set()
         for row in rows:
-            if row[0] in edges:
-                continue
-            edge = edges[row[0]] = _row_edge(row)
-            for node in (edge.source, edge.target):
-                if node not in seen:
-                    seen.add(node)
-                    frontier.add(node)
+            found = _paired_edges(row, known.values()) if row[0].startswith(_PAIRED) else [_row_edge(row)]
+            for edge in found:
+                if edge.ref in edges:
+                    continue
+                edges[edge.ref] = edge
+                for node in (edge.source, edge.target):
+                    if node not in seen:
+                        seen.add(node)
+                        frontier.add(node)
     found = Neighbourhood(firm_ids, seeds, edges, plan)
     if memo is not None:
         memo[NEIGHBOURHOOD] = found

@@ -15,12 +15,12 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from marketplace.catalog.models import AffiliatedEntity
 from marketplace.procurement.models import Application, Selection
-from marketplace.providers.models import DeclaredTie, Shareholder
+from marketplace.providers.models import DeclaredTie, Intermediary, Shareholder
 
 from .. import graph
 from ..models import Category, RuleSetting
@@ -657,7 +657,42 @@ class AffiliateCompetes(Rule):
     ocp = ()
     scopes = ("project", "intermediary")
 
+    @staticmethod
+    def _candidates(majority_share: Decimal) -> QuerySet:
+        """The firms that could match for some department (their ids, as a subquery): a firm
+        whose USCC is an affiliated entity's, or one with a majority firm holder whose USCC is.
+        Few in any market and found through indexed lookups from the affiliates, so only their
+        applications are read; the main query still checks the project's department."""
+        affiliates = AffiliatedEntity.objects.exclude(uscc="").values("uscc")
+        itself = Intermediary.objects.exclude(uscc="").filter(uscc__in=affiliates).values_list("pk")
+        owned = Shareholder.objects.filter(
+            kind=Shareholder.Kind.FIRM, share__gte=majority_share, uscc__in=affiliates
+        ).values_list("intermediary_id")
+        return itself.order_by().union(owned.order_by())
+
     def find(self, scope: Scope, params: dict) -> list[Match]:
+        candidates = self._candidates(params["majority_share"])
+        applications = Application.objects.exclude(state=Application.State.WITHDRAWN).filter(
+            project__department__isnull=False
+        )
+        if scope.full:
+            firms = sorted(pk for (pk,) in candidates)
+            if not firms:
+                return []
+            applications = applications.filter(intermediary_id__in=firms)
+        else:
+            # A change rarely touches a candidate: one light query says whether it does, and the
+            # subqueries below run only on the applications it finds.
+            found = list(
+                scope.projects_or_firms(
+                    applications.filter(intermediary_id__in=candidates), "project_id", "intermediary_id"
+                )
+                .order_by()
+                .values_list("pk", flat=True)
+            )
+            if not found:
+                return []
+            applications = applications.filter(pk__in=found)
         department = OuterRef("project__department_id")
         itself = AffiliatedEntity.objects.filter(
             department_id=department, uscc=OuterRef("intermediary__uscc")
@@ -671,14 +706,7 @@ class AffiliateCompetes(Rule):
             .values("uscc"),
         ).order_by("-share", "pk")
         rows = (
-            scope.projects_or_firms(
-                Application.objects.exclude(state=Application.State.WITHDRAWN).filter(
-                    project__department__isnull=False
-                ),
-                "project_id",
-                "intermediary_id",
-            )
-            .exclude(intermediary__uscc="")
+            applications.exclude(intermediary__uscc="")
             .annotate(
                 itself=Subquery(itself.values("pk")[:1]),
                 owner_uscc=Subquery(owners.values("uscc")[:1]),
@@ -704,16 +732,15 @@ class AffiliateCompetes(Rule):
         )
         rows = list(rows)
         owner_usccs = {r["owner_uscc"] for r in rows if r["itself"] is None}
-        by_uscc = {
-            (a.department_id, a.uscc): a
-            for a in AffiliatedEntity.objects.filter(
-                uscc__in=owner_usccs, department_id__in={r["department_id"] for r in rows}
-            )
-        }
-        affiliates_by_pk = {
-            a.pk: a
-            for a in AffiliatedEntity.objects.filter(pk__in={r["itself"] for r in rows if r["itself"]})
-        }
+        # The affiliates named in the rows, in one query: by id (the firm itself) and by the
+        # owner's USCC within the rows' departments.
+        named = AffiliatedEntity.objects.filter(
+            Q(pk__in={r["itself"] for r in rows if r["itself"]})
+            | Q(uscc__in=owner_usccs, department_id__in={r["department_id"] for r in rows})
+        )
+        affiliates = list(named) if rows else []
+        by_uscc = {(a.department_id, a.uscc): a for a in affiliates if a.uscc in owner_usccs}
+        affiliates_by_pk = {a.pk: a for a in affiliates}
         result = []
         for row in rows:
             if row["itself"] is not None:

@@ -58,25 +58,116 @@ class RelaunchedUntilWon(Rule):
     ocp = ()
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
+        if not scope.full:
+            return _scoped(scope, self._scoped_find(scope, params))
         matches = self._chains(params["relaunches"], scope)
         if params["annulled_reassignment"]:
             matches += self._annulments(scope)
         return _scoped(scope, matches)
 
-    def _chains(self, minimum: int, scope: Scope) -> list[Match]:
-        winners = list(
-            scope.projects_or_firms(
-                _awards().filter(project__relaunch_of__isnull=False).order_by("project_id", "round"),
+    def _scoped_find(self, scope: Scope, params: dict) -> list[Match]:
+        """A per-change run: every decided round of the projects the full scan's queries would
+        look at for this scope (the scoped projects and those a scoped firm won), in one query;
+        the chains and annulments are then picked from those few rows as ``_chains`` and
+        ``_annulments`` pick them from the market."""
+        firms = scope.intermediary_ids or []
+        won = _awards().filter(winner__intermediary_id__in=firms).order_by().values("project_id")
+        projects = Project.objects.filter(pk__in=scope.project_ids or []).order_by().values("pk")
+        rows = list(
+            Selection.objects.filter(winner__isnull=False, project_id__in=won.union(projects)).values(
                 "project_id",
-                "winner__intermediary_id",
-            ).values(
-                "project_id",
+                "round",
+                "annulled",
+                "project__public_number",
                 "project__owner_id",
                 "project__department_id",
+                "project__relaunch_of_id",
+                "project__status",
+                "project__failure_reason",
                 "winner__intermediary_id",
                 "winner__intermediary__name",
             )
+        )  # in the model's order, as ``_annulments`` reads them
+        in_scope = set(scope.project_ids or [])
+        winners = sorted(
+            (
+                row
+                for row in rows
+                if not row["annulled"]
+                and row["project__relaunch_of_id"] is not None
+                and (row["project_id"] in in_scope or row["winner__intermediary_id"] in firms)
+            ),
+            key=lambda row: (row["project_id"], row["round"]),
         )
+        known = {
+            row["project_id"]: {
+                "pk": row["project_id"],
+                "relaunch_of_id": row["project__relaunch_of_id"],
+                "public_number": row["project__public_number"],
+                "status": row["project__status"],
+                "failure_reason": row["project__failure_reason"],
+            }
+            for row in winners
+        }
+        matches = self._chains(params["relaunches"], scope, winners, known) if winners else []
+        if params["annulled_reassignment"]:
+            matches += self._annulments_among(rows)
+        return matches
+
+    @staticmethod
+    def _annulments_among(rows: list[dict]) -> list[Match]:
+        """``_annulments`` over the rounds ``rows`` (every decided round of their projects): an
+        annulled round whose latest later standing round went to another firm."""
+        standing: dict[int, list[dict]] = {}
+        for row in rows:
+            if not row["annulled"]:
+                standing.setdefault(row["project_id"], []).append(row)
+        found = []
+        for row in rows:
+            if not row["annulled"]:
+                continue
+            later = [r for r in standing.get(row["project_id"], []) if r["round"] > row["round"]]
+            if not later:
+                continue
+            new = max(later, key=lambda r: r["round"])
+            if new["winner__intermediary_id"] == row["winner__intermediary_id"]:
+                continue
+            found.append(
+                {
+                    "project_id": row["project_id"],
+                    "project__public_number": row["project__public_number"],
+                    "project__owner_id": row["project__owner_id"],
+                    "project__department_id": row["project__department_id"],
+                    "round": row["round"],
+                    "winner__intermediary__name": row["winner__intermediary__name"],
+                    "new_round": new["round"],
+                    "new_firm_id": new["winner__intermediary_id"],
+                    "new_firm": new["winner__intermediary__name"],
+                }
+            )
+        return [_annulment_match(row) for row in found]
+
+    def _chains(
+        self,
+        minimum: int,
+        scope: Scope,
+        winners: list[dict] | None = None,
+        known: dict[int, dict] | None = None,
+    ) -> list[Match]:
+        if winners is None:
+            winners = list(
+                scope.projects_or_firms(
+                    _awards().filter(project__relaunch_of__isnull=False).order_by("project_id", "round"),
+                    "project_id",
+                    "winner__intermediary_id",
+                ).values(
+                    "project_id",
+                    "project__owner_id",
+                    "project__department_id",
+                    "winner__intermediary_id",
+                    "winner__intermediary__name",
+                )
+            )
         if not winners:
             return []
         fields = ("pk", "relaunch_of_id", "public_number", "status", "failure_reason")
@@ -89,9 +180,13 @@ class RelaunchedUntilWon(Rule):
                 ).values(*fields)
             }
         else:
-            # Walk up the few chains of the scoped winners, one query per step back.
-            members = {}
-            wanted = {win["project_id"] for win in winners}
+            # Walk up the few chains of the scoped winners, one query per step back (the winners'
+            # own projects may be known already).
+            members = dict(known or {})
+            wanted = {win["project_id"] for win in winners} - set(members)
+            wanted |= {row["relaunch_of_id"] for row in members.values() if row["relaunch_of_id"]} - set(
+                members
+            )
             while wanted:
                 rows = list(Project.objects.filter(pk__in=sorted(wanted)).values(*fields))
                 members.update({row["pk"]: row for row in rows})
@@ -166,26 +261,7 @@ class RelaunchedUntilWon(Rule):
                 "new_firm",
             )
         )
-        return [
-            Match(
-                subject_type="project",
-                subject_id=row["project_id"],
-                project_id=row["project_id"],
-                intermediary_id=row["new_firm_id"],
-                owner_id=row["project__owner_id"],
-                department_id=row["project__department_id"],
-                evidence={
-                    "kind": "annulled_reassigned",
-                    "project": row["project__public_number"],
-                    "annulled_round": row["round"],
-                    "annulled_winner": row["winner__intermediary__name"],
-                    "new_round": row["new_round"],
-                    "intermediary": row["new_firm"],
-                },
-                key={"kind": "annulled_reassigned", "project": row["project_id"], "round": row["round"]},
-            )
-            for row in rows
-        ]
+        return [_annulment_match(row) for row in rows]
 
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:
         e = evidence
@@ -209,3 +285,23 @@ class RelaunchedUntilWon(Rule):
             )
         steps = " → ".join(f"{p['project']}（{Status(p['status']).label}）" for p in e["chain"][:-1])
         return f"项目 {chain[-1]} 经 {e['relaunches']} 次重新发布（{steps}）后由 {e['intermediary']} 中选。"
+
+
+def _annulment_match(row: dict) -> Match:
+    return Match(
+        subject_type="project",
+        subject_id=row["project_id"],
+        project_id=row["project_id"],
+        intermediary_id=row["new_firm_id"],
+        owner_id=row["project__owner_id"],
+        department_id=row["project__department_id"],
+        evidence={
+            "kind": "annulled_reassigned",
+            "project": row["project__public_number"],
+            "annulled_round": row["round"],
+            "annulled_winner": row["winner__intermediary__name"],
+            "new_round": row["new_round"],
+            "intermediary": row["new_firm"],
+        },
+        key={"kind": "annulled_reassigned", "project": row["project_id"], "round": row["round"]},
+    )
