@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
 
 from marketplace.core.errors import DomainError, NotAllowed
 from marketplace.oversight import services
@@ -67,6 +68,49 @@ def test_a_scoped_run_leaves_flags_of_other_projects_alone():
     Application.objects.filter(project=first).update(state="disqualified")
     services.monitor_run(scope=Scope(project_ids=[second.pk]), codes=["CO01"])
     assert Flag.objects.filter(status=Flag.Status.OPEN).count() == 2
+
+
+def _commit_settings_seen(run) -> list[str]:
+    """The ``synchronous_commit`` statements a call sends, and the setting in force after it."""
+    seen = []
+
+    def watch(execute, sql, params, many, context):
+        if "synchronous_commit" in sql:
+            seen.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(watch):
+        run()
+    return seen
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_per_change_run_in_its_own_transaction_commits_without_waiting_for_the_disk():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: set DATABASE_URL=postgres://... (CI does)")
+    project, _firm = _single_applicant_round()
+    seen = _commit_settings_seen(
+        lambda: services.monitor_run(scope=services.scope_for_project(project.pk), codes=["CO01"])
+    )
+    assert seen == ["SET LOCAL synchronous_commit TO OFF"]
+    assert Flag.objects.filter(rule="CO01", project=project).count() == 1
+    with connection.cursor() as cursor:  # SET LOCAL ended with the run's transaction
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == "on"
+
+
+def test_a_per_change_run_inside_a_callers_transaction_leaves_its_commit_alone():
+    project, _firm = _single_applicant_round()
+    with transaction.atomic():
+        seen = _commit_settings_seen(
+            lambda: services.monitor_run(scope=services.scope_for_project(project.pk), codes=["CO01"])
+        )
+    assert seen == []
+
+
+def test_a_full_scan_commits_as_usual():
+    _single_applicant_round()
+    assert _commit_settings_seen(lambda: services.monitor_run(codes=["CO01"])) == []
 
 
 def test_operators_change_thresholds_as_a_new_version(personas):

@@ -357,6 +357,28 @@ def test_fe01_leaves_a_quote_inside_its_own_scale_band_and_market_priced_service
     assert run("FE01") == []
 
 
+def test_fe01_per_change_run_judges_winners_not_marked_valid_as_the_full_scan_does():
+    """A per-change run asks whether a quote outside its band won only for the rows it found
+    (``_valid_or_won``): a winner still marked submitted is flagged, a quote that was never
+    valid or whose round was annulled is not, exactly as in the full scan."""
+    m = Market()
+    firm = m.firm(m.guided)
+    project = m.project(m.guided, scale="1000")
+    won = m.apply(project, firm, "15000", state="submitted")
+    Selection.objects.create(project=project, method=project.method, performed_at=days_ago(19), winner=won)
+    m.apply(m.project(m.guided, scale="1000"), firm, "900", state="disqualified")
+    annulled = m.project(m.guided, scale="1000")
+    lost = m.apply(annulled, firm, "800", state="withdrawn")
+    Selection.objects.create(
+        project=annulled, method=annulled.method, performed_at=days_ago(19), winner=lost, annulled=True
+    )
+    elsewhere = m.apply(m.project(m.guided, scale="1000"), firm, "700")
+    full = run("FE01")
+    assert {f.subject_id for f in full} == {project.pk, elsewhere.project_id}
+    Flag.objects.all().delete()
+    assert _snapshot(run("FE01", services.scope_for_project(project.pk))) == _snapshot(full)
+
+
 # --- FE02 ---------------------------------------------------------------------------------------
 
 

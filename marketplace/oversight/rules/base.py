@@ -127,22 +127,20 @@ class Scope:
     def projects_or_firms(self, queryset: QuerySet, project_field: str, firm_field: str) -> QuerySet:
         """Rows about a scoped project or a scoped firm. Where a field crosses a join, an ``OR``
         of the two makes PostgreSQL read whole tables, so the rows are found by two indexed
-        lookups first."""
+        lookups first, as a ``UNION`` of the two inside the rule's own query: one round trip and
+        one plan instead of three (a per-change run pays a few milliseconds for each)."""
         if self.full:
             return queryset
         if "__" in project_field or "__" in firm_field:
-            ids: set[int] = set()
+            parts = []
             if self.project_ids:
-                ids.update(
-                    queryset.filter(**{f"{project_field}__in": self.project_ids}).values_list("pk", flat=True)
-                )
+                parts.append(queryset.filter(**{f"{project_field}__in": self.project_ids}))
             if self.intermediary_ids:
-                ids.update(
-                    queryset.filter(**{f"{firm_field}__in": self.intermediary_ids}).values_list(
-                        "pk", flat=True
-                    )
-                )
-            return queryset.filter(pk__in=sorted(ids))
+                parts.append(queryset.filter(**{f"{firm_field}__in": self.intermediary_ids}))
+            if not parts:
+                return queryset.none()
+            ids = [part.order_by().values("pk") for part in parts]
+            return queryset.filter(pk__in=ids[0].union(*ids[1:]) if len(ids) > 1 else ids[0])
         condition = Q(pk__in=[])
         if self.project_ids is not None:
             condition |= Q(**{f"{project_field}__in": self.project_ids})

@@ -72,12 +72,19 @@ class OffPlatformReport(Rule):
             project__service_type__code=OuterRef("service_type_code"),
             winner__intermediary__uscc=OuterRef("intermediary_uscc"),
         )
+        unprocured = reports.exclude(approval_case_number="").exclude(Exists(won_here))
+        if not scope.full:
+            # A per-change run usually finds none: ask for the reports first, and plan the seven
+            # lookups that describe them (PostgreSQL spends milliseconds planning them) only for
+            # the reports found.
+            found = list(unprocured.order_by().values_list("pk", flat=True))
+            if not found:
+                return []
+            unprocured = FiledReport.objects.filter(pk__in=found)
         firm = Intermediary.objects.filter(uscc=OuterRef("intermediary_uscc"))
         platform_award = _awards().filter(project_id=OuterRef("platform_project_id")).order_by("-round")
         rows = (
-            reports.exclude(approval_case_number="")
-            .annotate(
-                procured=Exists(won_here),
+            unprocured.annotate(
                 firm_id=Subquery(firm.values("pk")[:1]),
                 firm_name=Subquery(firm.values("name")[:1]),
                 platform_project_id=Subquery(for_case.order_by("-pk").values("pk")[:1]),
@@ -90,7 +97,6 @@ class OffPlatformReport(Rule):
                 ),
             )
             .annotate(platform_winner=Subquery(platform_award.values("winner__intermediary__name")[:1]))
-            .filter(procured=False)
             .values(
                 "pk",
                 "department_id",
