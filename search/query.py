@@ -94,6 +94,9 @@ class Hit:
     rating: Decimal | None = None
     date: datetime | None = None
     score: float | None = None
+    # The firm (of a firm or an offer) is on the blacklist until this day: read at search time
+    # (``services.mark_blacklisted``), never indexed, so it is right the day a term starts or ends.
+    blacklisted_until: date | None = None
 
 
 @dataclass

@@ -12,6 +12,9 @@ class HitSerializer(serializers.Serializer):
     price_max = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
     rating = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
     date = serializers.DateTimeField(allow_null=True)
+    blacklisted_until = serializers.DateField(
+        allow_null=True, help_text="The firm (of a firm or an offer) is on the blacklist until this day."
+    )
 
 
 class FacetValueSerializer(serializers.Serializer):

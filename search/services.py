@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from django.conf import settings
@@ -25,7 +26,7 @@ from marketplace.core.models import AuditEvent
 from .backends.base import Backend, SearchUnavailable
 from .documents import BUILDERS, Doc, all_ids
 from .models import Kind, OutboxCursor
-from .query import SearchQuery, SearchResult
+from .query import Hit, SearchQuery, SearchResult
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,32 @@ def get_backend() -> Backend:
 
 
 def search(query: SearchQuery, *, backend: Backend | None = None) -> SearchResult:
-    return (backend or get_backend()).search(query)
+    result = (backend or get_backend()).search(query)
+    mark_blacklisted(result.hits)
+    return result
+
+
+def mark_blacklisted(hits: list[Hit], today: date | None = None) -> None:
+    """Mark the hits whose firm (a firm, or an offer's firm) is on the blacklist today: a query
+    for the page's firms and one for its offers, so a visitor sees it before opening the firm."""
+    from marketplace.providers.models import Intermediary, Offer
+
+    today = today or timezone.localdate()
+    firms = [h.object_id for h in hits if h.kind == Kind.INTERMEDIARY]
+    offers = [h.object_id for h in hits if h.kind == Kind.OFFER]
+    until: dict[tuple[str, int], date] = {}
+    if firms:
+        for pk, day in Intermediary.objects.filter(pk__in=firms, blacklisted_until__gte=today).values_list(
+            "pk", "blacklisted_until"
+        ):
+            until[(Kind.INTERMEDIARY, pk)] = day
+    if offers:
+        for pk, day in Offer.objects.filter(
+            pk__in=offers, intermediary__blacklisted_until__gte=today
+        ).values_list("pk", "intermediary__blacklisted_until"):
+            until[(Kind.OFFER, pk)] = day
+    for hit in hits:
+        hit.blacklisted_until = until.get((hit.kind, hit.object_id))
 
 
 def suggest(prefix: str, *, backend: Backend | None = None, limit: int = SUGGEST_LIMIT) -> list[str]:

@@ -129,3 +129,29 @@ def test_the_api_suggests(client, indexed):
 def test_the_schema_documents_the_search_api(client):
     schema = client.get("/api/schema/", {"format": "json"}).json()
     assert "/api/search/" in schema["paths"] and "/api/search/suggest/" in schema["paths"]
+
+
+def _blacklist(name: str, days: int):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from marketplace.providers.models import Intermediary
+
+    until = timezone.localdate() + timedelta(days=days)
+    Intermediary.objects.filter(name=name).update(blacklisted_until=until)
+    return until
+
+
+def test_a_blacklisted_firm_is_marked_on_its_firm_and_offer_hits(client, indexed):
+    until = _blacklist("枣庄绿源环境科技有限公司", 30)
+    body = client.get(URL, {"q": "枣庄绿源"}).content.decode()
+    assert body.count(f"黑名单至 {until.isoformat()}") == 2  # the firm and its offer
+    data = client.get("/api/search/", {"q": "环境影响评价", "kind": "offer"}).json()
+    marked = {r["subtitle"]: r["blacklisted_until"] for r in data["results"]}
+    assert marked == {"枣庄绿源环境科技有限公司": until.isoformat(), "山东鲁南环保工程咨询有限公司": None}
+
+
+def test_a_blacklist_that_has_ended_is_not_shown(client, indexed):
+    _blacklist("枣庄绿源环境科技有限公司", -1)
+    assert "黑名单至" not in client.get(URL, {"q": "枣庄绿源"}).content.decode()
