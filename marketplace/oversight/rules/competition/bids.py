@@ -13,7 +13,17 @@ from marketplace.procurement.models import Application, Method, Project
 
 from ...models import Category
 from ..base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
-from .common import CLOSED_ROUND, JUDGED, PRICE_COMPETES, _english, _method, _money, _names, _project_match
+from .common import (
+    CLOSED_ROUND,
+    JUDGED,
+    PRICE_COMPETES,
+    PROJECT_FIELDS,
+    _english,
+    _method,
+    _money,
+    _names,
+    _project_match,
+)
 
 
 @register
@@ -103,11 +113,7 @@ class IdenticalQuotes(Rule):
             scope.projects(judged, "project_id")
             .filter(Exists(same))
             .values(
-                "project_id",
-                "project__public_number",
-                "project__method",
-                "project__owner_id",
-                "project__department_id",
+                *PROJECT_FIELDS,
                 "quote_amount",
                 "intermediary__name",
                 "intermediary__uscc",

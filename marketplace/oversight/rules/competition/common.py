@@ -100,6 +100,17 @@ def _since(days: int) -> datetime:
     return timezone.now() - timedelta(days=days)
 
 
+# What a project-level finding reads of its project, through ``project_id`` (``_project_match``
+# and the evidence's number and method).
+PROJECT_FIELDS = (
+    "project_id",
+    "project__public_number",
+    "project__method",
+    "project__owner_id",
+    "project__department_id",
+)
+
+
 def _project_match(pk: int, owner_id: int, department_id: int | None, evidence: dict) -> Match:
     return Match(
         subject_type="project",

@@ -18,6 +18,7 @@ from ..stats import Fences
 from .common import (
     JUDGED,
     PRICE_ONLY,
+    PROJECT_FIELDS,
     V,
     _active_award,
     _days,
@@ -164,11 +165,7 @@ class LowestQuoteDisqualified(Rule):
             Selection.objects.filter(project_id__in=sorted(suspect), annulled=False, winner__isnull=False)
             .order_by("project_id", "-round")
             .values(
-                "project_id",
-                "project__public_number",
-                "project__method",
-                "project__owner_id",
-                "project__department_id",
+                *PROJECT_FIELDS,
                 "winner__intermediary__name",
                 "winner__quote_amount",
             )

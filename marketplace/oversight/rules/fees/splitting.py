@@ -17,7 +17,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, Match, Rule, Scope, Threshold, any_of, register
 from .common import HUNDRED, _amount, _english, _in_scope
 
 
@@ -70,13 +70,14 @@ class AwardsSplitUnderThreshold(Rule):
             )
         awards = Selection.objects.filter(annulled=False, project__method=Method.DIRECT).filter(near)
         if not scope.full:
-            # Two indexed lookups (an OR across the joins reads whole tables), joined by a UNION
-            # inside the one query, so a per-change run pays one round trip and one plan.
+            # The scope's firms' awards and its owners' (the owners of the scope's projects).
             owners = Project.objects.filter(pk__in=scope.project_ids or []).values("owner_id")
-            by_firm = awards.filter(winner__intermediary_id__in=scope.intermediary_ids or [])
-            by_owner = awards.filter(project__owner_id__in=owners)
-            awards = awards.filter(
-                pk__in=by_firm.order_by().values("pk").union(by_owner.order_by().values("pk"))
+            awards = any_of(
+                awards,
+                [
+                    Q(winner__intermediary_id__in=scope.intermediary_ids or []),
+                    Q(project__owner_id__in=owners),
+                ],
             )
         rows = awards.order_by("performed_at", "pk").values(
             "performed_at",

@@ -81,14 +81,18 @@ class DepartmentShareConcentration(Rule):
 
     @staticmethod
     def departments(scope: Scope) -> list[int]:
-        """The departments whose approval items the scope's projects serve."""
-        return sorted(
-            set(
-                Project.objects.filter(
-                    pk__in=scope.project_ids or [], approval_item__isnull=False
-                ).values_list("approval_item__department_id", flat=True)
+        """The departments whose approval items the scope's projects serve (read once per run:
+        ``find`` and ``responsible`` both ask)."""
+        key = ("FA03", "departments")
+        if key not in scope.cache:
+            scope.cache[key] = sorted(
+                set(
+                    Project.objects.filter(
+                        pk__in=scope.project_ids or [], approval_item__isnull=False
+                    ).values_list("approval_item__department_id", flat=True)
+                )
             )
-        )
+        return scope.cache[key]
 
     def responsible(self, scope: Scope, flags: list) -> list:
         if scope.full:

@@ -40,6 +40,8 @@ COLUMNS = (
     "performed_at",
     "at",
 )
+# The same columns as annotations of the source query (``_source``).
+ALIASES = [f"t_{column.removesuffix('_id')}" for column in COLUMNS]
 
 
 def _source() -> QuerySet:
@@ -80,7 +82,7 @@ def rebuild() -> int:
             order_by=[EpochSeconds("performed_at").asc(), F("pk").asc()],
         )
     )
-    names = [f"t_{c.removesuffix('_id')}" for c in COLUMNS] + ["t_seq"]
+    names = [*ALIASES, "t_seq"]
     sql, params = numbered.values(*names).order_by().query.sql_with_params()
     columns = ", ".join(COLUMNS + ("seq",))
     chosen = ", ".join(f"src.{name}" for name in names)
@@ -125,9 +127,8 @@ def sync(project_ids: Iterable[int]) -> None:
 
 
 def _sync_projects(project_ids: list[int]) -> None:
-    names = [f"t_{c.removesuffix('_id')}" for c in COLUMNS]
     desired = {
-        row[0]: row for row in _source().filter(project_id__in=project_ids).values_list(*names).order_by()
+        row[0]: row for row in _source().filter(project_id__in=project_ids).values_list(*ALIASES).order_by()
     }
     stored = {
         row[0]: row
