@@ -8,7 +8,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,7 +58,8 @@ def _triggered(rule: Rule, scope: Scope) -> bool:
     """Whether a per-change run over ``scope`` concerns the rule: a rule runs on the changes its
     ``scopes`` name (a changed project, a changed firm), and a rule with none runs only in full
     scans. Where the run knows what changed (``scope.event``), only the rules that read it run:
-    a project's new phase (``Rule.phases``) or a firm's own records (``Rule.firm_records``)."""
+    a project's new phase (``Rule.phases``) of a selection method it reads (``Rule.methods``), or
+    a firm's own records (``Rule.firm_records``)."""
     if scope.full:
         return True
     kinds = {"project"} if scope.project_ids else set()
@@ -70,7 +71,7 @@ def _triggered(rule: Rule, scope: Scope) -> bool:
         return True
     if scope.event == FIRM:
         return rule.firm_records
-    return rule.phases is None or scope.event in rule.phases
+    return (rule.phases is None or scope.event in rule.phases) and scope.concerns(rule.methods)
 
 
 def _scoped_flags(scope: Scope, codes: list[str]) -> dict[str, list[Flag]]:
@@ -183,17 +184,24 @@ def monitor_run(*, scope: Scope | None = None, codes: list[str] | None = None) -
     with nullcontext() if scope.full else transaction.atomic():
         if own_transaction:
             _defer_commit_flush()
+        narrowed: dict[str, Scope] = {}  # one per reach, so its rules share its cache
         for rule in rules:
             setting = settings_of[rule.code]
             if not setting.enabled:
                 continue
             started = time.perf_counter()
-            matches = list(rule.find(scope, rule.params(setting.thresholds)))
+            rule_scope = narrowed.setdefault(rule.reach, scope.narrowed(rule.reach))
+            matches = list(rule.find(rule_scope, rule.params(setting.thresholds)))
             if scoped_flags is None:
                 flags = list(_rule_flags(rule))
             else:
-                flags = rule.responsible(scope, scoped_flags.get(rule.code, []))
-            counts = _apply(rule, setting, scope, matches, flags)
+                owned = [
+                    f
+                    for f in scoped_flags.get(rule.code, [])
+                    if rule_scope.holds(f.project_id, f.intermediary_id)
+                ]
+                flags = rule.responsible(rule_scope, owned)
+            counts = _apply(rule, setting, rule_scope, matches, flags)
             counts["ms"] = round((time.perf_counter() - started) * 1000, 1)
             summary[rule.code] = counts
         run = MonitorRun.objects.create(
@@ -228,12 +236,24 @@ def _rule_flags(rule: Rule) -> QuerySet:
 def scope_for_project(project_id: int, status: str | None = None) -> Scope:
     """A changed project and the firms that applied to it; ``status``, the status it moved to
     (or ``"payment"`` when money moved on its contract), tells which rules the change concerns
-    (none: all of them)."""
-    from marketplace.procurement.models import Application
+    (none: all of them) and, with the firms that won its rounds, how far each rule's results can
+    move (``Rule.reach``)."""
+    from marketplace.procurement.models import Application, Selection
 
-    firms = list(Application.objects.filter(project_id=project_id).values_list("intermediary_id", flat=True))
+    won = Selection.objects.filter(project_id=project_id, winner_id=OuterRef("pk"))
+    rows = list(
+        Application.objects.filter(project_id=project_id)
+        .order_by("intermediary_id")
+        .values_list("intermediary_id", Exists(won), "project__method")
+    )
     event = PAYMENT if status == PAYMENT else PHASE_OF_STATUS.get(status or "")
-    return Scope(project_ids=[project_id], intermediary_ids=firms, event=event)
+    return Scope(
+        project_ids=[project_id],
+        intermediary_ids=[firm for firm, _, _ in rows],
+        event=event,
+        winner_ids=sorted({firm for firm, won_a_round, _ in rows if won_a_round}),
+        methods=frozenset(method for _, _, method in rows) or None,
+    )
 
 
 def scope_for_intermediary(intermediary_id: int, *, records: bool = False) -> Scope:

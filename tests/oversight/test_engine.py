@@ -187,12 +187,19 @@ def _codes(predicate):
     return {rule.code for rule in all_rules() if predicate(rule)}
 
 
-def test_a_selection_runs_only_the_rules_that_read_awards():
-    project, _firm = _single_applicant_round()
+def test_a_selection_runs_only_the_rules_that_read_awards_of_its_method():
+    project, _firm = _single_applicant_round()  # a lowest-price round
     run = services.monitor_run(scope=services.scope_for_project(project.pk, "selected"))
-    expected = _codes(lambda r: r.scopes and (r.phases is None or AWARD in r.phases))
+    expected = _codes(
+        lambda r: (
+            r.scopes
+            and (r.phases is None or AWARD in r.phases)
+            and (r.methods is None or project.method in r.methods)
+        )
+    )
     assert set(run.summary) == expected
-    assert {"RP01", "CO05", "FE08", "FA03"} <= expected and not {"FA04", "PR01", "FE07", "CO08"} & expected
+    assert {"RP01", "CO05", "FE08", "FA03"} <= expected
+    assert not {"FA04", "PR01", "FE07", "CO08", "FA01", "FA02", "FE10", "FA09"} & expected
 
 
 def test_a_posting_runs_only_the_rules_that_read_a_projects_terms():

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Any, ClassVar
 
@@ -86,6 +86,13 @@ PHASE_OF_STATUS = {
     "closed": DELIVERY,
 }
 FIRM = "firm"  # a firm's own records changed (profile, people, ties, fee schedules, reports)
+PROJECT_EVENTS = frozenset({POSTING, COMPETITION, AWARD, CONTRACT, DELIVERY, PAYMENT})
+
+# How far a known change to a project can reach in a rule's results (``Rule.reach``): the changed
+# project's own matches (a rule whose every match is about one project and decided by that
+# project's rows), also those of the firms that won its rounds (aggregates over an owner's or a
+# firm's awards: only the winner's totals move), or also those of every firm that applied.
+REACH_PROJECT, REACH_WINNERS, REACH_APPLICANTS = "project", "winners", "applicants"
 
 
 @dataclass
@@ -100,6 +107,12 @@ class Scope:
     # The change that caused a per-change run: a phase (``PHASE_OF_STATUS``) or ``FIRM``; None
     # runs every rule the scope concerns.
     event: str | None = None
+    # The firms that won a round of the scoped projects (annulled rounds too), when the scope is a
+    # changed project's (``services.scope_for_project``): what ``narrowed`` keeps for REACH_WINNERS.
+    winner_ids: list[int] | None = None
+    # The selection methods of the scoped projects, when the scope is a changed project's: a
+    # rule that reads only projects of other methods (``Rule.methods``) has nothing to redo.
+    methods: frozenset[str] | None = None
     # Results that several rules of one run share (e.g. the related-party walks), by the key
     # their owner chooses. Not a field of the comparison, and not copied by ``replace()``.
     cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -107,6 +120,33 @@ class Scope:
     @property
     def full(self) -> bool:
         return self.project_ids is None and self.intermediary_ids is None
+
+    def narrowed(self, reach: str) -> Scope:
+        """The part of a changed project's scope that a rule of this ``reach`` answers for: the
+        scope itself unless the change is a known project event (``event``) and the rule's
+        results cannot move beyond the project (REACH_PROJECT) or its winners (REACH_WINNERS).
+        A firm's change, or a change of unknown kind, keeps the whole scope."""
+        if reach == REACH_APPLICANTS or self.event not in PROJECT_EVENTS or self.winner_ids is None:
+            return self
+        firms = None if reach == REACH_PROJECT else list(self.winner_ids)
+        return replace(self, intermediary_ids=firms)
+
+    def concerns(self, methods: frozenset[str] | None) -> bool:
+        """Whether a change to the scoped projects can move a rule that reads only projects of
+        ``methods`` (None: every method). A project's method is fixed once it is published, so
+        only a known change after posting is judged by it."""
+        if methods is None or self.methods is None or self.event not in PROJECT_EVENTS - {POSTING}:
+            return True
+        return bool(self.methods & methods)
+
+    def holds(self, project_id: int | None, intermediary_id: int | None) -> bool:
+        """Whether a flag or match about this project and firm belongs to the scope, as the
+        engine selects a scope's flags (by project or by firm)."""
+        if self.full:
+            return True
+        return (self.project_ids is not None and project_id in self.project_ids) or (
+            self.intermediary_ids is not None and intermediary_id in self.intermediary_ids
+        )
 
     def projects(self, queryset: QuerySet, field_name: str = "pk") -> QuerySet:
         """``queryset`` limited to the scope's projects (``field_name`` points at a project id)."""
@@ -215,6 +255,11 @@ class Rule:
     phases: ClassVar[frozenset[str] | None] = None
     # Whether it reads a firm's own records, so that a change to them can change its result.
     firm_records: ClassVar[bool] = False
+    # Whose results a known change to a project can move (REACH_*; ``Scope.narrowed``).
+    reach: ClassVar[str] = REACH_APPLICANTS
+    # The selection methods of the projects it reads (None: all): a published project of another
+    # method cannot move its results (``Scope.concerns``).
+    methods: ClassVar[frozenset[str] | None] = None
 
     def find(self, scope: Scope, params: dict[str, Any]) -> Iterable[Match]:
         raise NotImplementedError

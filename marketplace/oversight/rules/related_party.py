@@ -24,7 +24,18 @@ from marketplace.providers.models import DeclaredTie, Intermediary, Shareholder
 
 from .. import graph
 from ..models import Category, RuleSetting
-from .base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, get_rule, register
+from .base import (
+    AWARD,
+    COMPETITION,
+    REACH_PROJECT,
+    REACH_WINNERS,
+    Match,
+    Rule,
+    Scope,
+    Threshold,
+    get_rule,
+    register,
+)
 
 # Paths stored in one flag's evidence (all are counted).
 EVIDENCE_PATHS = 5
@@ -169,6 +180,8 @@ class TieRule(Rule):
     """A rule that works on the awards in scope; ``matches`` lets RP05 reuse its findings."""
 
     scopes = ("project", "intermediary")
+    # A match is about one award, but RP05 totals the same walks per winner: one shared walk.
+    reach = REACH_WINNERS
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
         return self.run_matches(scope, params)
@@ -547,6 +560,7 @@ class UndeclaredTie(Rule):
 
     code = "RP05"
     phases = frozenset({AWARD})
+    reach = REACH_WINNERS
     firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "未申报的关联关系"
@@ -631,6 +645,7 @@ class AffiliateCompetes(Rule):
 
     code = "RP06"
     phases = frozenset({COMPETITION, AWARD})
+    reach = REACH_PROJECT
     firm_records = True
     category = Category.RELATED_PARTY
     title_zh = "部门所属或主管单位参与本部门审批事项的中介服务竞争"

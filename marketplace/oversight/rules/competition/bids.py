@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Q
 from marketplace.procurement.models import Application, Method, Project
 
 from ...models import Category
-from ..base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, COMPETITION, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from .common import (
     CLOSED_ROUND,
     JUDGED,
@@ -34,6 +34,8 @@ class SingleValidApplicant(Rule):
 
     code = "CO01"
     phases = frozenset({COMPETITION, AWARD})
+    reach = REACH_PROJECT
+    methods = frozenset(Method.values) - {Method.DIRECT}
     category = Category.COMPETITION
     title_zh = "仅一家有效报名"
     title_en = "Single valid applicant"
@@ -83,6 +85,7 @@ class IdenticalQuotes(Rule):
 
     code = "CO02"
     phases = frozenset({COMPETITION})
+    methods = frozenset(PRICE_COMPETES)
     category = Category.COMPETITION
     title_zh = "不同报名人报价完全相同"
     title_en = "Identical quotes from different applicants"

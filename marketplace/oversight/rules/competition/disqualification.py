@@ -13,7 +13,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from marketplace.procurement.models import Application, Project, Selection
 
 from ...models import Category
-from ..base import AWARD, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from ..stats import Fences
 from .common import (
     JUDGED,
@@ -47,6 +47,8 @@ class LowestQuoteDisqualified(Rule):
 
     code = "CO06"
     phases = frozenset({AWARD})
+    reach = REACH_PROJECT
+    methods = frozenset(PRICE_ONLY)
     category = Category.COMPETITION
     title_zh = "最低报价被判无效"
     title_en = "Lowest quote disqualified"
@@ -216,6 +218,7 @@ class OthersDisqualified(Rule):
 
     code = "CO07"
     phases = frozenset({AWARD})
+    reach = REACH_PROJECT
     category = Category.COMPETITION
     title_zh = "除中选人外其他报名均被判无效"
     title_en = "Every applicant but the winner disqualified"

@@ -14,7 +14,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
 from marketplace.procurement.models import Application, Project, Selection
 
 from ...models import Category
-from ..base import AWARD, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from ..stats import Fences, group_fences, peer_statistics, quantile
 from .common import (
     PRICE_COMPETES,
@@ -52,6 +52,8 @@ class SecondQuoteGap(Rule):
 
     code = "CO04"
     phases = frozenset({AWARD})
+    reach = REACH_PROJECT
+    methods = frozenset(PRICE_ONLY)
     category = Category.COMPETITION
     title_zh = "次低报价与中选报价差距异常"
     title_en = "Abnormal gap between the winning and second-lowest quotes"
@@ -190,6 +192,7 @@ class CoverBidding(Rule):
 
     code = "CO09"
     phases = frozenset({AWARD})
+    methods = frozenset(PRICE_COMPETES)
     category = Category.COMPETITION
     title_zh = "频繁报名却几乎从不中选（陪标）"
     title_en = "Cover bidding: bids often, almost never wins"

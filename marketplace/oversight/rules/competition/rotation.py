@@ -154,6 +154,7 @@ class BidRotation(Rule):
 
     code = "CO05"
     phases = frozenset({AWARD})
+    methods = frozenset(PRICE_COMPETES)
     category = Category.COMPETITION
     title_zh = "固定机构组合轮流中选"
     title_en = "The same group of firms bidding together with rotating wins"

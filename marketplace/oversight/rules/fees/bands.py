@@ -17,7 +17,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import FeeSchedule
 
 from ...models import Category
-from ..base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, COMPETITION, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from .common import (
     HUNDRED,
     QUOTE_FIELDS,
@@ -48,6 +48,7 @@ class QuoteOutsideGovernmentBand(Rule):
 
     code = "FE01"
     phases = frozenset({COMPETITION, AWARD})
+    reach = REACH_PROJECT
     category = Category.FEES
     title_zh = "报价超出政府定价或指导价区间"
     title_en = "Quote outside the government price band"
@@ -175,6 +176,7 @@ class QuoteAboveOwnSchedule(Rule):
 
     code = "FE02"
     phases = frozenset({COMPETITION})
+    reach = REACH_PROJECT
     firm_records = True
     category = Category.FEES
     title_zh = "报价高于本机构公示收费标准"

@@ -18,7 +18,6 @@ from marketplace.procurement.models import (
     Selection,
 )
 
-from ..base import Scope
 from ..stats import Fences
 
 VALID = Application.State.VALID
@@ -47,16 +46,6 @@ def _scale(value: Any) -> str:
 
 def _local(value) -> str:
     return timezone.localtime(value).isoformat(timespec="minutes") if value else ""
-
-
-def _in_scope(scope: Scope, project_id: int | None, firm_id: int | None) -> bool:
-    """Whether a match is one a run over ``scope`` is responsible for (the engine loads the
-    existing flags of the scope's projects and firms, and nothing else)."""
-    if scope.full:
-        return True
-    return (scope.project_ids is not None and project_id in scope.project_ids) or (
-        scope.intermediary_ids is not None and firm_id in scope.intermediary_ids
-    )
 
 
 def _winner() -> Exists:

@@ -17,8 +17,8 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, CONTRACT, DELIVERY, PAYMENT, Match, Rule, Scope, Threshold, register
-from .common import HUNDRED, KIND_EN, KIND_ZH, _amount, _english, _in_scope, _local, _project_fields
+from ..base import AWARD, CONTRACT, DELIVERY, PAYMENT, REACH_PROJECT, Match, Rule, Scope, Threshold, register
+from .common import HUNDRED, KIND_EN, KIND_ZH, _amount, _english, _local, _project_fields
 
 # --- FE04-FE06: contract and payments -----------------------------------------------------------
 
@@ -33,6 +33,7 @@ class ContractAboveWinningQuote(Rule):
 
     code = "FE04"
     phases = frozenset({AWARD, CONTRACT})
+    reach = REACH_PROJECT
     category = Category.FEES
     title_zh = "合同金额高于中选报价或变更大幅加价"
     title_en = "Contract above the winning quote, or raised by amendments"
@@ -204,7 +205,7 @@ class ChargeNotTiedToContract(Rule):
             firm_id = row["intermediary_id"] or row["contract__intermediary_id"]
             owner_id = row["owner_id"] or row["contract__project__owner_id"]
             project_id = row["contract__project_id"]
-            if (firm_id is None and owner_id is None) or not _in_scope(scope, project_id, firm_id):
+            if (firm_id is None and owner_id is None) or not scope.holds(project_id, firm_id):
                 continue
             matches.append(
                 Match(

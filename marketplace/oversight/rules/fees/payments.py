@@ -19,7 +19,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import CONTRACT, DELIVERY, PAYMENT, Match, Rule, Scope, Threshold, register
+from ..base import CONTRACT, DELIVERY, PAYMENT, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from .common import KIND_EN, KIND_ZH, _amount, _english, _local, _project_fields
 
 
@@ -31,6 +31,7 @@ class PaymentsAboveContract(Rule):
 
     code = "FE05"
     phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
+    reach = REACH_PROJECT
     category = Category.FEES
     title_zh = "付款超过合同金额"
     title_en = "Payments above the contract amount"
@@ -104,6 +105,7 @@ class PaymentBeforeAcceptance(Rule):
 
     code = "FE06"
     phases = frozenset({CONTRACT, DELIVERY, PAYMENT})
+    reach = REACH_PROJECT
     category = Category.FEES
     title_zh = "验收前付款"
     title_en = "Payment before acceptance"

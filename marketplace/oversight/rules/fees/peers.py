@@ -16,7 +16,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, COMPETITION, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from ..stats import Fences, group_fences, peer_statistics
 from .common import (
     QUOTE_FIELDS,
@@ -24,7 +24,6 @@ from .common import (
     _amount,
     _english,
     _group_evidence,
-    _in_scope,
     _project_fields,
     _scale,
     _scale_range,
@@ -116,7 +115,7 @@ class _PeerOutlier(Rule):
         return self.statistics(list(rows), wanted, params)
 
     def touches(self, scope: Scope, row: dict) -> bool:
-        return _in_scope(scope, row["project_id"], row["intermediary_id"])
+        return scope.holds(row["project_id"], row["intermediary_id"])
 
     def evidence(self, row: dict, fence: dict[str, Decimal], peers: int) -> dict[str, Any]:
         return {
@@ -146,6 +145,8 @@ class AbnormallyLowQuote(_PeerOutlier):
 
     code = "FE07"
     phases = frozenset({COMPETITION})
+    reach = REACH_PROJECT
+    methods = frozenset(Method.values) - {Method.RANDOM_DRAW}
     category = Category.FEES
     title_zh = "报价异常低于同类项目"
     title_en = "Abnormally low quote against peers"
@@ -201,6 +202,7 @@ class AbnormallyHighWinningQuote(_PeerOutlier):
 
     code = "FE08"
     phases = frozenset({AWARD})
+    reach = REACH_PROJECT
     category = Category.FEES
     title_zh = "中选报价异常高于同类项目"
     title_en = "Abnormally high winning quote against peers"
@@ -220,7 +222,7 @@ class AbnormallyHighWinningQuote(_PeerOutlier):
         return scope.projects(quotes, "project_id")
 
     def touches(self, scope: Scope, row: dict) -> bool:
-        return _in_scope(scope, row["project_id"], None)
+        return scope.holds(row["project_id"], None)
 
     def outlier(self, quote: Decimal, fence: dict[str, Decimal]) -> bool:
         return quote > fence["upper"]

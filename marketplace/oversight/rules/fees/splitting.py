@@ -17,8 +17,8 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, Match, Rule, Scope, Threshold, any_of, register
-from .common import HUNDRED, _amount, _english, _in_scope
+from ..base import AWARD, REACH_WINNERS, Match, Rule, Scope, Threshold, any_of, register
+from .common import HUNDRED, _amount, _english
 
 
 @register
@@ -32,6 +32,8 @@ class AwardsSplitUnderThreshold(Rule):
 
     code = "FE10"
     phases = frozenset({AWARD})
+    reach = REACH_WINNERS
+    methods = frozenset({Method.DIRECT})
     category = Category.FEES
     title_zh = "化整为零：多次略低于直接选取限额"
     title_en = "Awards split just under the direct-selection threshold"
@@ -127,7 +129,7 @@ class AwardsSplitUnderThreshold(Rule):
             )
             # A scoped run answers for the pairs of its firms and of its projects (the flag
             # carries the pair's latest project); the window is counted over all their awards.
-            if _in_scope(scope, match.project_id, firm_id):
+            if scope.holds(match.project_id, firm_id):
                 matches.append(match)
         return matches
 

@@ -17,7 +17,7 @@ Conventions shared by the rules below:
   (``COUNT(*) OVER (PARTITION BY ... RANGE n PRECEDING)``): correlated count subqueries took
   minutes on 20,000 awards, the window functions a tenth of a second;
 - every finder returns exactly the matches whose ``project_id`` or ``intermediary_id`` is in a
-  partial scope (``_keep``), computing its statistics over the whole market: a scoped run then
+  partial scope (``Scope.holds``), computing its statistics over the whole market: a scoped run then
   gives the same flags for those subjects as the full scan, and resolves only flags it owns
   (a match outside the scope would also collide with its existing flag on insert).
 

@@ -1,4 +1,4 @@
-"""Shared pieces of the forced-agency rules (FA01-FA09): scoping (``_keep``, ``_scoped``), awards
+"""Shared pieces of the forced-agency rules (FA01-FA09): scoping (``_scoped``), awards
 and rivals (``_awards``, ``_had_rivals``) and the sliding-window counts (``_trailing_count``,
 ``_repeated_picks``). The conventions they follow are in the package docstring.
 """
@@ -44,17 +44,8 @@ def _en(language: str) -> bool:
     return (language or "").startswith("en")
 
 
-def _keep(scope: Scope, match: Match) -> bool:
-    """Whether ``match`` belongs to ``scope`` the way the engine selects a scope's flags."""
-    if scope.full:
-        return True
-    return (scope.project_ids is not None and match.project_id in scope.project_ids) or (
-        scope.intermediary_ids is not None and match.intermediary_id in scope.intermediary_ids
-    )
-
-
 def _scoped(scope: Scope, matches: list[Match]) -> list[Match]:
-    return [m for m in matches if _keep(scope, m)]
+    return [m for m in matches if scope.holds(m.project_id, m.intermediary_id)]
 
 
 def _awards() -> QuerySet:

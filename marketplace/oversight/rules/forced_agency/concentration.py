@@ -31,7 +31,7 @@ from marketplace.procurement.models import Contract, Project
 from marketplace.providers.models import Intermediary
 
 from ...models import AwardTimeline, Category
-from ..base import AWARD, COMPETITION, CONTRACT, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, COMPETITION, CONTRACT, REACH_WINNERS, Match, Rule, Scope, Threshold, register
 from . import timeline
 from .common import _awards, _day, _en, _had_rivals, _scoped, _trailing_count
 
@@ -306,6 +306,7 @@ class CaptiveSupplier(Rule):
 
     code = "FA08"
     phases = frozenset({AWARD, CONTRACT})
+    reach = REACH_WINNERS
     category = Category.FORCED_AGENCY
     title_zh = "专属供应商：仅与同一业主签约"
     title_en = "Captive supplier: contracts with one owner only"

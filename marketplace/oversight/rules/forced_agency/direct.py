@@ -18,7 +18,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, CONTRACT, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, CONTRACT, REACH_PROJECT, REACH_WINNERS, Match, Rule, Scope, Threshold, register
 from .common import DISCRETIONARY, _awards, _en, _pair_match, _repeated_picks, _scoped
 
 # --- FA01 -------------------------------------------------------------------------------------
@@ -37,6 +37,8 @@ class DirectSelectionAboveThreshold(Rule):
 
     code = "FA01"
     phases = frozenset({AWARD, CONTRACT})
+    reach = REACH_PROJECT
+    methods = frozenset({Method.DIRECT})
     category = Category.FORCED_AGENCY
     title_zh = "直接选取金额超过限额"
     title_en = "Direct selection above the threshold"
@@ -152,6 +154,8 @@ class RepeatedDirectSelection(Rule):
 
     code = "FA02"
     phases = frozenset({AWARD})
+    reach = REACH_WINNERS
+    methods = frozenset({Method.DIRECT})
     category = Category.FORCED_AGENCY
     title_zh = "同一业主反复直接选取同一中介"
     title_en = "Owner repeatedly direct-selects the same intermediary"
@@ -202,6 +206,8 @@ class DiscretionaryPicksSameFirm(Rule):
 
     code = "FA09"
     phases = frozenset({AWARD})
+    reach = REACH_WINNERS
+    methods = frozenset(DISCRETIONARY)
     category = Category.FORCED_AGENCY
     title_zh = "业主自主选定总落在同一中介"
     title_en = "An owner's discretionary picks land on the same firm"

@@ -19,7 +19,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, COMPETITION, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, COMPETITION, REACH_WINNERS, Match, Rule, Scope, Threshold, register
 from .common import EXCERPT, _awards, _en, _scoped
 
 # --- FA05 -------------------------------------------------------------------------------------
@@ -37,6 +37,7 @@ class RelaunchedUntilWon(Rule):
 
     code = "FA05"
     phases = frozenset({COMPETITION, AWARD})
+    reach = REACH_WINNERS
     category = Category.FORCED_AGENCY
     title_zh = "反复重新发布或撤销结果直至特定中介中选"
     title_en = "Relaunched or annulled until one intermediary wins"

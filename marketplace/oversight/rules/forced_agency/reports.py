@@ -19,7 +19,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import Intermediary
 
 from ...models import Category, Complaint, FiledReport
-from ..base import AWARD, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, REACH_WINNERS, Match, Rule, Scope, Threshold, register
 from .common import EXCERPT, _awards, _day, _en, _scoped
 
 # --- FA06 -------------------------------------------------------------------------------------
@@ -39,6 +39,7 @@ class OffPlatformReport(Rule):
 
     code = "FA06"
     phases = frozenset({AWARD})
+    reach = REACH_WINNERS
     firm_records = True
     category = Category.FORCED_AGENCY
     title_zh = "审批案件备案的中介报告未经中介超市选取"

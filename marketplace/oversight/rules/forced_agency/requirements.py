@@ -20,7 +20,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import POSTING, Match, Rule, Scope, Threshold, register
+from ..base import POSTING, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from .common import POSTED_STATUSES, _en, _scoped
 
 # --- FA04 -------------------------------------------------------------------------------------
@@ -38,6 +38,7 @@ class RequirementsBeyondAllowance(Rule):
 
     code = "FA04"
     phases = frozenset({POSTING})
+    reach = REACH_PROJECT
     category = Category.FORCED_AGENCY
     title_zh = "资格要求超出服务事项标准"
     title_en = "Requirements beyond the service type's allowance"

@@ -17,7 +17,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, CONTRACT, DELIVERY, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, CONTRACT, DELIVERY, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from .common import _day, _english, _iso, _maybe_day
 
 
@@ -32,6 +32,7 @@ class ContractNotSigned(Rule):
 
     code = "PR03"
     phases = frozenset({AWARD, CONTRACT})
+    reach = REACH_PROJECT
     category = Category.PROCESS
     title_zh = "合同未按期签订"
     title_en = "Contract not signed by the deadline"
@@ -138,6 +139,7 @@ class LateDelivery(Rule):
 
     code = "PR04"
     phases = frozenset({CONTRACT, DELIVERY})
+    reach = REACH_PROJECT
     category = Category.PROCESS
     title_zh = "服务严重逾期"
     title_en = "Delivery seriously late"
@@ -242,6 +244,7 @@ class AcceptanceOrPublicity(Rule):
 
     code = "PR05"
     phases = frozenset({AWARD, DELIVERY})
+    reach = REACH_PROJECT
     category = Category.PROCESS
     title_zh = "验收逾期或结果公示期不足"
     title_en = "Acceptance overdue or result publicity too short"

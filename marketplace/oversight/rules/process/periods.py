@@ -15,7 +15,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import COMPETITION, POSTING, Match, Rule, Scope, Threshold, register
+from ..base import COMPETITION, POSTING, REACH_PROJECT, Match, Rule, Scope, Threshold, register
 from .common import _day, _english, _iso, _moment
 
 
@@ -30,6 +30,7 @@ class ShortRegistrationPeriod(Rule):
 
     code = "PR01"
     phases = frozenset({POSTING, COMPETITION})
+    reach = REACH_PROJECT
     category = Category.PROCESS
     title_zh = "报名期少于规定工作日"
     title_en = "Registration period shorter than the minimum"
@@ -106,6 +107,7 @@ class LateApplicationAccepted(Rule):
 
     code = "PR02"
     phases = frozenset({COMPETITION})
+    reach = REACH_PROJECT
     category = Category.PROCESS
     title_zh = "截止后仍受理报名"
     title_en = "Application accepted after the deadline"

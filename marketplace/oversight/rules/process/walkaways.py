@@ -14,7 +14,7 @@ from marketplace.procurement.models import (
 )
 
 from ...models import Category
-from ..base import AWARD, CONTRACT, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, CONTRACT, REACH_WINNERS, Match, Rule, Scope, Threshold, register
 from .common import _day, _english, _iso
 
 
@@ -30,6 +30,7 @@ class WinnerWalkedAway(Rule):
 
     code = "PR06"
     phases = frozenset({AWARD, CONTRACT})
+    reach = REACH_WINNERS
     category = Category.PROCESS
     title_zh = "中选机构放弃中选"
     title_en = "Winner walked away"
@@ -67,21 +68,13 @@ class WinnerWalkedAway(Rule):
         matches = []
         for row in rows:
             by_firm[row["intermediary_id"]].append(row)
-            if self._in_scope(scope, row):
+            if scope.holds(row["project_id"], row["intermediary_id"]):
                 matches.append(self._single(row))
         window = timedelta(days=params["window_days"])
         for firm_rows in by_firm.values():
             for run in self._serious_runs(firm_rows, params["serious_count"], window):
                 matches.append(self._serious(run, params))
         return matches
-
-    @staticmethod
-    def _in_scope(scope: Scope, row: Mapping[str, Any]) -> bool:
-        return (
-            scope.full
-            or row["project_id"] in (scope.project_ids or ())
-            or row["intermediary_id"] in (scope.intermediary_ids or ())
-        )
 
     @staticmethod
     def _serious_runs(
