@@ -205,7 +205,7 @@ def test_a_selection_runs_only_the_rules_that_read_awards_of_its_method():
 def test_a_posting_runs_only_the_rules_that_read_a_projects_terms():
     project = published_project()
     run = services.monitor_run(scope=services.scope_for_project(project.pk, "published"))
-    assert set(run.summary) == {"FA04", "FA07", "PR01"}
+    assert set(run.summary) == {"FA04", "PR01"}
 
 
 def test_a_change_to_a_firms_records_runs_only_the_rules_that_read_them():
@@ -247,4 +247,4 @@ def test_a_selection_finds_the_single_applicant_flag_in_the_per_change_run():
 def test_a_payment_runs_only_the_rules_that_read_payments():
     project, _firm = _single_applicant_round()
     run = services.monitor_run(scope=services.scope_for_project(project.pk, "payment"))
-    assert set(run.summary) == {"FE05", "FE06", "FE09", "FA07"}
+    assert set(run.summary) == {"FE05", "FE06", "FE09"}

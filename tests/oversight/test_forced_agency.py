@@ -729,6 +729,22 @@ def test_fa07_flags_the_project_a_designation_complaint_names(market):
     assert "必须委托" in flag.evidence["complaints"][0]["excerpt"]
 
 
+def test_fa07_a_complaint_about_a_project_is_flagged_by_the_rescan_it_triggers(
+    market, settings, django_capture_on_commit_callbacks
+):
+    settings.MONITOR_ON_CHANGE = True
+    project = market.project(market.owner(), approval_item=market.approval_item())
+    with django_capture_on_commit_callbacks(execute=True):
+        intake.complaint_file(
+            actor=None, text="要求必须委托指定公司。", alleges_designation=True, project=project, contact="1"
+        )
+    flag = Flag.objects.get(rule="FA07")
+    assert (flag.subject_type, flag.subject_id, flag.status) == ("project", project.pk, Flag.Status.OPEN)
+    # No transition of the project moves it: a selection's run leaves it out.
+    run = services.monitor_run(scope=services.scope_for_project(project.pk, "selected"))
+    assert "FA07" not in run.summary
+
+
 def test_fa07_flags_a_department_or_a_firm_when_no_project_is_named(market):
     department, firm = DepartmentFactory(), market.firm()
     intake.complaint_file(

@@ -185,6 +185,9 @@ class DesignationComplaint(Rule):
     excerpts, and the subject's name."""
 
     code = "FA07"
+    # Only a complaint moves it: filing one about a project rescans the project as a change of
+    # unknown kind (every rule the scope concerns), and no transition of the project does.
+    phases = frozenset()
     category = Category.FORCED_AGENCY
     title_zh = "投诉反映指定中介"
     title_en = "Complaint alleging designation"
