@@ -10,15 +10,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+import operator
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from functools import reduce
 from typing import Any, ClassVar
 
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from marketplace.core.audit import canonical
+
+from .compiled import compiled_rows
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ class Scope:
             return queryset
         if self.project_ids is None:
             return queryset.none()
-        return queryset.filter(**{f"{field_name}__in": self.project_ids})
+        return queryset.filter(**{f"{field_name}__any": self.project_ids})
 
     def firms(self, queryset: QuerySet, field_name: str = "pk") -> QuerySet:
         """``queryset`` limited to the scope's firms (``field_name`` points at an intermediary id)."""
@@ -162,7 +166,7 @@ class Scope:
             return queryset
         if self.intermediary_ids is None:
             return queryset.none()
-        return queryset.filter(**{f"{field_name}__in": self.intermediary_ids})
+        return queryset.filter(**{f"{field_name}__any": self.intermediary_ids})
 
     def projects_or_firms(self, queryset: QuerySet, project_field: str, firm_field: str) -> QuerySet:
         """Rows about a scoped project or a scoped firm. Where a field crosses a join, an ``OR``
@@ -174,16 +178,32 @@ class Scope:
         if "__" in project_field or "__" in firm_field:
             lookups = []
             if self.project_ids:
-                lookups.append(Q(**{f"{project_field}__in": self.project_ids}))
+                lookups.append(Q(**{f"{project_field}__any": self.project_ids}))
             if self.intermediary_ids:
-                lookups.append(Q(**{f"{firm_field}__in": self.intermediary_ids}))
+                lookups.append(Q(**{f"{firm_field}__any": self.intermediary_ids}))
             return any_of(queryset, lookups)
-        condition = Q(pk__in=[])
-        if self.project_ids is not None:
-            condition |= Q(**{f"{project_field}__in": self.project_ids})
-        if self.intermediary_ids is not None:
-            condition |= Q(**{f"{firm_field}__in": self.intermediary_ids})
-        return queryset.filter(condition)
+        conditions = []
+        if self.project_ids:
+            conditions.append(Q(**{f"{project_field}__any": self.project_ids}))
+        if self.intermediary_ids:
+            conditions.append(Q(**{f"{firm_field}__any": self.intermediary_ids}))
+        if not conditions:
+            return queryset.none()
+        return queryset.filter(reduce(operator.or_, conditions))
+
+    def rows(self, key: Hashable, build: Callable[[Scope], QuerySet]) -> list[dict[str, Any]]:
+        """The rows of ``build(scope)``, a ``values()`` queryset limited by this scope's methods
+        (``projects``, ``firms``, ``projects_or_firms``). In a per-change run its SQL is compiled
+        once per ``key``, which must name the query and every other input it reads
+        (``compiled.compiled_rows``)."""
+        if self.full:
+            return list(build(self))
+        arrays = {
+            name: ids
+            for name, ids in (("project_ids", self.project_ids), ("intermediary_ids", self.intermediary_ids))
+            if ids is not None
+        }
+        return compiled_rows((key, tuple(arrays)), lambda **ids: build(replace(self, **ids)), **arrays)
 
 
 def any_of(queryset: QuerySet, lookups: list[Q]) -> QuerySet:

@@ -36,6 +36,7 @@ from .base import (
     get_rule,
     register,
 )
+from .compiled import compiled_rows
 
 # Paths stored in one flag's evidence (all are counted).
 EVIDENCE_PATHS = 5
@@ -84,35 +85,53 @@ class Award:
         )
 
 
-def _award_rows(condition: Q | None) -> list[Award]:
-    latest = (
-        Selection.objects.filter(project=OuterRef("project"), annulled=False, winner__isnull=False)
-        .order_by("-round", "-performed_at", "-pk")
-        .values("pk")[:1]
-    )
-    selections = Selection.objects.filter(
-        annulled=False, winner__isnull=False, project__department__isnull=False
-    ).filter(pk=Subquery(latest))
-    if condition is not None:
-        selections = selections.filter(condition)
-    rows = selections.order_by().values_list(
-        "project_id",
-        "project__public_number",
-        "project__owner_id",
-        "project__department_id",
-        "project__department__name_zh",
-        "winner__intermediary_id",
-        "winner__intermediary__name",
-        "winner__intermediary__uscc",
-        "performed_at",
-    )
-    return [Award(*row) for row in rows]
+AWARD_FIELDS = (
+    "project_id",
+    "project__public_number",
+    "project__owner_id",
+    "project__department_id",
+    "project__department__name_zh",
+    "winner__intermediary_id",
+    "winner__intermediary__name",
+    "winner__intermediary__uscc",
+    "performed_at",
+)
+# The conditions ``_award_rows`` takes: the award's project, winner or department among ids.
+AWARD_LOOKUPS = {
+    "projects": "project_id__any",
+    "firms": "winner__intermediary_id__any",
+    "departments": "project__department_id__any",
+}
+
+
+def _award_rows(**ids: list[int]) -> list[Award]:
+    """The standing awards (every one, or those matching all of ``ids``: ``AWARD_LOOKUPS``)."""
+
+    def build(**ids: list[int]) -> QuerySet:
+        latest = (
+            Selection.objects.filter(project=OuterRef("project"), annulled=False, winner__isnull=False)
+            .order_by("-round", "-performed_at", "-pk")
+            .values("pk")[:1]
+        )
+        selections = Selection.objects.filter(
+            annulled=False, winner__isnull=False, project__department__isnull=False
+        ).filter(pk=Subquery(latest))
+        for name, values in ids.items():
+            selections = selections.filter(**{AWARD_LOOKUPS[name]: values})
+        return selections.order_by().values(*AWARD_FIELDS)
+
+    rows = compiled_rows(("RP", "awards", tuple(sorted(ids))), build, **ids) if ids else build()
+    return [Award(*(row[name] for name in AWARD_FIELDS)) for row in rows]
 
 
 def stored_params(scope: Scope) -> dict[str, dict]:
     """The tie rules' current thresholds (as the engine and RP05 use them), once per run."""
     if "rp_params" not in scope.cache:
-        stored = dict(RuleSetting.objects.filter(code__in=TIE_RULES).values_list("code", "thresholds"))
+        rows = compiled_rows(
+            ("RP", "thresholds"),
+            lambda: RuleSetting.objects.filter(code__in=TIE_RULES).values("code", "thresholds"),
+        )
+        stored = {row["code"]: row["thresholds"] for row in rows}
         scope.cache["rp_params"] = {code: get_rule(code).params(stored.get(code) or {}) for code in TIE_RULES}
     return scope.cache["rp_params"]
 
@@ -135,11 +154,11 @@ def awards(scope: Scope, walks: list[graph.Request] | None = None) -> list[Award
     others cannot match."""
     if scope.full:
         if "rp_awards" not in scope.cache:
-            scope.cache["rp_awards"] = sorted(_award_rows(None), key=lambda a: a.project_id)
+            scope.cache["rp_awards"] = sorted(_award_rows(), key=lambda a: a.project_id)
         return scope.cache["rp_awards"]
     if "rp_project_awards" not in scope.cache:
         scope.cache["rp_project_awards"] = (
-            _award_rows(Q(project_id__in=scope.project_ids)) if scope.project_ids else []
+            _award_rows(projects=scope.project_ids) if scope.project_ids else []
         )
     found = {a.project_id: a for a in scope.cache["rp_project_awards"]}
     if scope.intermediary_ids:
@@ -153,10 +172,10 @@ def awards(scope: Scope, walks: list[graph.Request] | None = None) -> list[Award
             departments = sorted(near.departments)
         key = ("rp_firm_awards", departments is not None)
         if key not in scope.cache:
-            condition = Q(winner__intermediary_id__in=scope.intermediary_ids)
+            lookups = {"firms": scope.intermediary_ids}
             if departments is not None:
-                condition &= Q(project__department_id__in=departments)
-            scope.cache[key] = _award_rows(condition) if departments != [] else []
+                lookups["departments"] = departments
+            scope.cache[key] = _award_rows(**lookups) if departments != [] else []
         for award in scope.cache[key]:
             found.setdefault(award.project_id, award)
     return sorted(found.values(), key=lambda a: a.project_id)
@@ -698,13 +717,21 @@ class AffiliateCompetes(Rule):
         else:
             # A change rarely touches a candidate: one light query says whether it does, and the
             # subqueries below run only on the applications it finds.
-            found = list(
-                scope.projects_or_firms(
-                    applications.filter(intermediary_id__in=candidates), "project_id", "intermediary_id"
+            found = [
+                row["pk"]
+                for row in scope.rows(
+                    ("RP06", params["majority_share"]),
+                    lambda s: (
+                        s.projects_or_firms(
+                            applications.filter(intermediary_id__in=candidates),
+                            "project_id",
+                            "intermediary_id",
+                        )
+                        .order_by()
+                        .values("pk")
+                    ),
                 )
-                .order_by()
-                .values_list("pk", flat=True)
-            )
+            ]
             if not found:
                 return []
             applications = applications.filter(pk__in=found)

@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from marketplace.core.audit import canonical
 
+from .compiled import compiled_rows
+
 
 def quantile_r8(values: list, tau: Fraction) -> Fraction:
     """The R-8 sample quantile of sorted ``values`` (Decimals, ints or Fractions; only the two
@@ -126,7 +128,14 @@ def peer_statistics(
     wanted = set(groups)
     if not wanted:
         return {}
-    stored = {s.group: s.data for s in PeerStatistic.objects.filter(rule=code, group__in=wanted, params=tag)}
+    rows = compiled_rows(
+        ("peer_statistics", code, tag),
+        lambda groups: PeerStatistic.objects.filter(rule=code, group__any=groups, params=tag).values(
+            "group", "data"
+        ),
+        groups=sorted(wanted),
+    )
+    stored = {row["group"]: row["data"] for row in rows}
     missing = wanted - set(stored)
     if missing:
         fresh = compute(missing)

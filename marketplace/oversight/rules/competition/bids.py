@@ -46,11 +46,14 @@ class SingleValidApplicant(Rule):
     ocp = ("R018",)
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        rows = (
-            scope.projects(Project.objects.filter(status__in=CLOSED_ROUND).exclude(method=Method.DIRECT))
-            .annotate(valid=Count("applications", filter=Q(applications__state="valid")))
-            .filter(valid__gte=1, valid__lte=params["max_valid"])
-            .values("pk", "public_number", "method", "valid", "owner_id", "department_id")
+        rows = scope.rows(
+            ("CO01", params["max_valid"]),
+            lambda s: (
+                s.projects(Project.objects.filter(status__in=CLOSED_ROUND).exclude(method=Method.DIRECT))
+                .annotate(valid=Count("applications", filter=Q(applications__state="valid")))
+                .filter(valid__gte=1, valid__lte=params["max_valid"])
+                .values("pk", "public_number", "method", "valid", "owner_id", "department_id")
+            ),
         )
         return [
             Match(

@@ -124,24 +124,27 @@ class LowestQuoteDisqualified(Rule):
         one project); the result is read only for a round whose lowest quote was disqualified,
         which most are not."""
         upheld = Selection.objects.filter(annulled=True, winner=OuterRef("pk"))
-        rows = (
-            scope.projects(Application.objects.all(), "project_id")
-            .filter(
-                project__method__in=PRICE_ONLY,
-                quote_amount__isnull=False,
-                state__in=[V.VALID, V.DISQUALIFIED],
-            )
-            .annotate(upheld=Exists(upheld))
-            .values(
-                "pk",
-                "project_id",
-                "state",
-                "quote_amount",
-                "upheld",
-                "intermediary__name",
-                "disqualification_reason",
-            )
-            .order_by()
+        rows = scope.rows(
+            "CO06",
+            lambda s: (
+                s.projects(Application.objects.all(), "project_id")
+                .filter(
+                    project__method__in=PRICE_ONLY,
+                    quote_amount__isnull=False,
+                    state__in=[V.VALID, V.DISQUALIFIED],
+                )
+                .annotate(upheld=Exists(upheld))
+                .values(
+                    "pk",
+                    "project_id",
+                    "state",
+                    "quote_amount",
+                    "upheld",
+                    "intermediary__name",
+                    "disqualification_reason",
+                )
+                .order_by()
+            ),
         )
         # The lowest valid and the lowest disqualified quote of each round (ties: the first
         # application), as the full scan orders them.
@@ -236,15 +239,18 @@ class OthersDisqualified(Rule):
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
         award = _active_award()
-        rows = list(
-            scope.projects(Project.objects.all())
-            .filter(Exists(award.filter(winner__state=V.VALID)))
-            .annotate(
-                valid=Count("applications", filter=Q(applications__state=V.VALID)),
-                disqualified=Count("applications", filter=Q(applications__state=V.DISQUALIFIED)),
-            )
-            .filter(valid=1, disqualified__gte=params["min_others"])
-            .values("pk", "public_number", "method", "owner_id", "department_id")
+        rows = scope.rows(
+            ("CO07", params["min_others"]),
+            lambda s: (
+                s.projects(Project.objects.all())
+                .filter(Exists(award.filter(winner__state=V.VALID)))
+                .annotate(
+                    valid=Count("applications", filter=Q(applications__state=V.VALID)),
+                    disqualified=Count("applications", filter=Q(applications__state=V.DISQUALIFIED)),
+                )
+                .filter(valid=1, disqualified__gte=params["min_others"])
+                .values("pk", "public_number", "method", "owner_id", "department_id")
+            ),
         )
         if not rows:
             return []

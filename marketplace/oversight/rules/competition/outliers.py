@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from datetime import datetime
 from decimal import Decimal
 
 from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
@@ -15,6 +16,7 @@ from marketplace.procurement.models import Application, Project, Selection
 
 from ...models import Category
 from ..base import AWARD, REACH_PROJECT, Match, Rule, Scope, Threshold, register
+from ..compiled import compiled_rows
 from ..stats import Fences, group_fences, peer_statistics, quantile
 from .common import (
     PRICE_COMPETES,
@@ -121,7 +123,7 @@ class SecondQuoteGap(Rule):
             rows = list(self.rounds(Project.objects.all()))
             stats = peer_statistics(self.code, True, params, (), lambda _g: self.statistics(rows, params))
         else:
-            rows = list(self.rounds(scope.projects(Project.objects.all())))
+            rows = scope.rows(("CO04", "rounds"), lambda s: self.rounds(s.projects(Project.objects.all())))
 
             def compute(types: set[str]) -> dict[str, dict]:
                 peers = self.rounds(Project.objects.filter(service_type_id__in=[int(t) for t in types]))
@@ -213,14 +215,15 @@ class CoverBidding(Rule):
     scopes = ("project", "intermediary")
 
     @staticmethod
-    def bidders(params: dict) -> QuerySet:
-        """Each firm's valid bids in decided price-competing rounds of the window, and its wins."""
+    def bidders(since: datetime) -> QuerySet:
+        """Each firm's valid bids in decided price-competing rounds since ``since`` (the window's
+        start), and its wins."""
         won = Selection.objects.filter(winner=OuterRef("pk"), annulled=False)
         return (
             Application.objects.filter(
                 state=V.VALID,
                 project__method__in=PRICE_COMPETES,
-                project__registration_deadline__gte=_since(params["days"]),
+                project__registration_deadline__gte=since,
             )
             .filter(Exists(_active_award("project_id")))
             .annotate(won=Exists(won))
@@ -242,16 +245,21 @@ class CoverBidding(Rule):
         if not scope.full and not scope.intermediary_ids:
             return []
         if scope.full:
-            rows = list(self.bidders(params))
+            rows = list(self.bidders(_since(params["days"])))
             stats = peer_statistics(self.code, True, params, (), lambda _g: self.statistics(rows, params))
         else:
-            rows = list(self.bidders(params).filter(intermediary_id__in=scope.intermediary_ids))
+            rows = compiled_rows(
+                ("CO09", "bidders"),
+                lambda firms, since: self.bidders(since).filter(intermediary_id__any=firms),
+                firms=scope.intermediary_ids,
+                since=_since(params["days"]),
+            )
             stats = peer_statistics(
                 self.code,
                 False,
                 params,
                 {"market"},
-                lambda _g: self.statistics(list(self.bidders(params)), params),
+                lambda _g: self.statistics(list(self.bidders(_since(params["days"]))), params),
             )
         market = stats.get("market") or {}
         if not rows or not market:

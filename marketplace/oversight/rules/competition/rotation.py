@@ -10,6 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, F, Q, QuerySet, Subquery
 
@@ -17,6 +18,7 @@ from marketplace.procurement.models import Application
 
 from ...models import Category
 from ..base import AWARD, Match, Rule, Scope, Threshold, register
+from ..compiled import compiled_rows
 from .common import JUDGED, PRICE_COMPETES, _active_award, _days, _english, _names, _since
 
 logger = logging.getLogger(__name__)
@@ -183,18 +185,24 @@ class BidRotation(Rule):
     def find(self, scope: Scope, params: dict) -> list[Match]:
         if not scope.full and not scope.intermediary_ids:
             return []
-        rounds = Application.objects.filter(
-            state__in=JUDGED,
-            project__method__in=PRICE_COMPETES,
-            project__registration_deadline__gte=_since(params["days"]),
-        )
+        since = _since(params["days"])
+        rounds = self._rounds(since)
         if not scope.full:
-            matches = self._around(rounds, sorted(scope.intermediary_ids or []), params)
+            matches = self._around(rounds, since, sorted(scope.intermediary_ids or []), params)
             if matches is not None:
                 return matches
         return self._search(rounds, scope, params)
 
-    def _around(self, rounds: QuerySet, firms: list[int], params: dict) -> list[Match] | None:
+    @staticmethod
+    def _rounds(since: datetime) -> QuerySet:
+        """Judged applications to price-competing rounds whose registration closed since ``since``."""
+        return Application.objects.filter(
+            state__in=JUDGED, project__method__in=PRICE_COMPETES, project__registration_deadline__gte=since
+        )
+
+    def _around(
+        self, rounds: QuerySet, since: datetime, firms: list[int], params: dict
+    ) -> list[Match] | None:
         """A per-change run's groups, from the scoped firms' own rounds. Every member of a group
         applied to all the group's rounds, so the rounds of a group with a scoped firm are among
         that firm's: who applied to its rounds decides its groups exactly, however many rounds
@@ -206,12 +214,23 @@ class BidRotation(Rule):
         min_rounds = params["min_rounds"]
         theirs = rounds.filter(intermediary_id__in=firms).values("project_id")
         applicants: dict[int, list[int]] = defaultdict(list)
-        for project_id, firm in (
-            Application.objects.filter(state__in=JUDGED, project_id__in=theirs)
-            .order_by()
-            .values_list("project_id", "intermediary_id")
-        ):
-            applicants[project_id].append(firm)
+        rows = compiled_rows(
+            ("CO05", "applicants"),
+            lambda firms, since: (
+                Application.objects.filter(
+                    state__in=JUDGED,
+                    project_id__in=self._rounds(since)
+                    .filter(intermediary_id__any=firms)
+                    .values("project_id"),
+                )
+                .order_by()
+                .values("project_id", "intermediary_id")
+            ),
+            firms=firms,
+            since=since,
+        )
+        for row in rows:
+            applicants[row["project_id"]].append(row["intermediary_id"])
         own_rounds: dict[int, list[int]] = defaultdict(list)
         for project_id, present in applicants.items():
             for firm in present:

@@ -74,28 +74,9 @@ class QuoteOutsideGovernmentBand(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        applications = Application.objects.filter(quote_amount__isnull=False).exclude(
-            project__service_type__pricing_regime=PricingRegime.MARKET
-        )
-        if scope.full:
-            applications = applications.filter(Q(state=VALID) | _winner())
-        rows = (
-            _with_band(scope.projects_or_firms(applications, "project_id", "intermediary_id"))
-            .filter(band_id__isnull=False)
-            .filter(Q(quote_amount__lt=F("band_min")) | Q(quote_amount__gt=F("band_max")))
-            .values(
-                *QUOTE_FIELDS,
-                "state",
-                "project__service_type__pricing_regime",
-                "band_id",
-                "band_from",
-                "band_to",
-                "band_min",
-                "band_max",
-            )
-        )
+        rows = scope.rows("FE01", self._outside)
         if not scope.full:
-            rows = _valid_or_won(list(rows))
+            rows = _valid_or_won(rows)
         slack = params["tolerance_percent"] / HUNDRED
         matches = []
         for row in rows:
@@ -125,6 +106,31 @@ class QuoteOutsideGovernmentBand(Rule):
                 )
             )
         return matches
+
+    @staticmethod
+    def _outside(scope: Scope) -> QuerySet:
+        """Quotes of the scope outside their band (a per-change run asks the winner question
+        only of the few it finds: ``_valid_or_won``)."""
+        applications = Application.objects.filter(quote_amount__isnull=False).exclude(
+            project__service_type__pricing_regime=PricingRegime.MARKET
+        )
+        if scope.full:
+            applications = applications.filter(Q(state=VALID) | _winner())
+        return (
+            _with_band(scope.projects_or_firms(applications, "project_id", "intermediary_id"))
+            .filter(band_id__isnull=False)
+            .filter(Q(quote_amount__lt=F("band_min")) | Q(quote_amount__gt=F("band_max")))
+            .values(
+                *QUOTE_FIELDS,
+                "state",
+                "project__service_type__pricing_regime",
+                "band_id",
+                "band_from",
+                "band_to",
+                "band_min",
+                "band_max",
+            )
+        )
 
     def explain(self, evidence: dict, language: str = "zh-hans") -> str:
         e = evidence

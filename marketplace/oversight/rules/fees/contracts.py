@@ -60,26 +60,29 @@ class ContractAboveWinningQuote(Rule):
             project_id=OuterRef("project_id"), intermediary_id=OuterRef("intermediary_id")
         ).values("quote_amount")[:1]
         last = Amendment.objects.filter(contract_id=OuterRef("pk")).order_by("-created_at", "-pk")
-        rows = (
-            scope.projects(Contract.objects.all(), "project_id")
-            .annotate(
-                quote=Subquery(quote),
-                amendment_count=Count("amendments"),
-                amended_to=Subquery(last.values("new_amount")[:1]),
-            )
-            .filter(quote__isnull=False)
-            .filter(Q(amount__gt=F("quote")) | Q(amendment_count__gt=0))
-            .values(
-                "project_id",
-                "amount",
-                "quote",
-                "amendment_count",
-                "amended_to",
-                "project__public_number",
-                "project__owner_id",
-                "project__department_id",
-                "intermediary__name",
-            )
+        rows = scope.rows(
+            "FE04",
+            lambda s: (
+                s.projects(Contract.objects.all(), "project_id")
+                .annotate(
+                    quote=Subquery(quote),
+                    amendment_count=Count("amendments"),
+                    amended_to=Subquery(last.values("new_amount")[:1]),
+                )
+                .filter(quote__isnull=False)
+                .filter(Q(amount__gt=F("quote")) | Q(amendment_count__gt=0))
+                .values(
+                    "project_id",
+                    "amount",
+                    "quote",
+                    "amendment_count",
+                    "amended_to",
+                    "project__public_number",
+                    "project__owner_id",
+                    "project__department_id",
+                    "intermediary__name",
+                )
+            ),
         )
         limit = params["amended_increase_percent"]
         matches = []

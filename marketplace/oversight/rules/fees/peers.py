@@ -80,7 +80,9 @@ class _PeerOutlier(Rule):
                 self.code, True, params, (), lambda _groups: self.statistics(rows, None, params)
             )
         else:
-            rows = list(_with_band(self.scoped(scope, self.quotes())).values(*fields))
+            rows = scope.rows(
+                (self.code, "quotes"), lambda s: _with_band(self.scoped(s, self.quotes())).values(*fields)
+            )
             stats = peer_statistics(
                 self.code, False, params, {_group_key(row) for row in rows}, lambda g: self.compute(g, params)
             )

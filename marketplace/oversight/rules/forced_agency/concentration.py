@@ -32,6 +32,7 @@ from marketplace.providers.models import Intermediary
 
 from ...models import AwardTimeline, Category
 from ..base import AWARD, COMPETITION, CONTRACT, REACH_WINNERS, Match, Rule, Scope, Threshold, register
+from ..compiled import compiled_rows
 from . import timeline
 from .common import _awards, _day, _en, _had_rivals, _scoped, _trailing_count
 
@@ -85,13 +86,14 @@ class DepartmentShareConcentration(Rule):
         ``find`` and ``responsible`` both ask)."""
         key = ("FA03", "departments")
         if key not in scope.cache:
-            scope.cache[key] = sorted(
-                set(
-                    Project.objects.filter(
-                        pk__in=scope.project_ids or [], approval_item__isnull=False
-                    ).values_list("approval_item__department_id", flat=True)
-                )
+            rows = compiled_rows(
+                ("FA03", "departments"),
+                lambda ids: Project.objects.filter(pk__any=ids, approval_item__isnull=False).values(
+                    "approval_item__department_id"
+                ),
+                ids=scope.project_ids or [],
             )
+            scope.cache[key] = sorted({row["approval_item__department_id"] for row in rows})
         return scope.cache[key]
 
     def responsible(self, scope: Scope, flags: list) -> list:
@@ -164,27 +166,34 @@ class DepartmentShareConcentration(Rule):
             return []
         days, share, least = params["days"], params["share"], params["min_projects"]
         span = days * 86400
-        no_rivals = timeline.without_rivals(timeline.lonely_service_types())
+        lonely_types = timeline.lonely_service_types()
+        no_rivals = timeline.without_rivals(lonely_types)
         rivals = AwardTimeline.objects.exclude(no_rivals) if no_rivals else AwardTimeline.objects.all()
         window = Q(
             department_id=OuterRef("department_id"), at__gt=OuterRef("at") - span, at__lte=OuterRef("at")
         )
         lonely = _count(AwardTimeline.objects.filter(window).filter(no_rivals)) if no_rivals else Value(0)
-        ends = (
-            rivals.filter(department_id__in=departments, intermediary_id__in=firms)
-            .annotate(
-                upto=_last_seq(OuterRef("at")),
-                before=Coalesce(_last_seq(OuterRef("at") - span), 0),
-                won=_count(rivals.filter(window, intermediary_id=OuterRef("intermediary_id"))),
-                lonely=lonely,
-            )
-            .order_by()
-            .values_list(
-                "department_id", "intermediary_id", "performed_at", "won", "upto", "before", "lonely"
-            )
+        names = ("department_id", "intermediary_id", "performed_at", "won", "upto", "before", "lonely")
+        ends = compiled_rows(
+            ("FA03", "ends", span, tuple(sorted(lonely_types.items()))),
+            lambda departments, firms: (
+                rivals.filter(department_id__any=departments, intermediary_id__any=firms)
+                .annotate(
+                    upto=_last_seq(OuterRef("at")),
+                    before=Coalesce(_last_seq(OuterRef("at") - span), 0),
+                    won=_count(rivals.filter(window, intermediary_id=OuterRef("intermediary_id"))),
+                    lonely=lonely,
+                )
+                .order_by()
+                .values(*names)
+            ),
+            departments=departments,
+            firms=firms,
         )
         counted = []
-        for department_id, firm_id, end, won, upto, before, without in ends:
+        for department_id, firm_id, end, won, upto, before, without in (
+            tuple(r[n] for n in names) for r in ends
+        ):
             total = upto - before - without
             if total >= least and won * 100 >= total * share:
                 counted.append((department_id, firm_id, end, won, total))

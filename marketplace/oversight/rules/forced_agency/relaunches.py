@@ -9,6 +9,7 @@ from django.db.models import (
     F,
     OuterRef,
     Q,
+    QuerySet,
     Subquery,
 )
 
@@ -20,6 +21,7 @@ from marketplace.procurement.models import (
 
 from ...models import Category
 from ..base import AWARD, COMPETITION, REACH_WINNERS, Match, Rule, Scope, Threshold, register
+from ..compiled import compiled_rows
 from .common import EXCERPT, _awards, _en, _scoped
 
 # --- FA05 -------------------------------------------------------------------------------------
@@ -72,10 +74,11 @@ class RelaunchedUntilWon(Rule):
         the chains and annulments are then picked from those few rows as ``_chains`` and
         ``_annulments`` pick them from the market."""
         firms = scope.intermediary_ids or []
-        won = _awards().filter(winner__intermediary_id__in=firms).order_by().values("project_id")
-        projects = Project.objects.filter(pk__in=scope.project_ids or []).order_by().values("pk")
-        rows = list(
-            Selection.objects.filter(winner__isnull=False, project_id__in=won.union(projects)).values(
+
+        def rounds(firms: list[int], projects: list[int]) -> QuerySet:
+            won = _awards().filter(winner__intermediary_id__any=firms).order_by().values("project_id")
+            scoped = Project.objects.filter(pk__any=projects).order_by().values("pk")
+            return Selection.objects.filter(winner__isnull=False, project_id__in=won.union(scoped)).values(
                 "project_id",
                 "round",
                 "annulled",
@@ -87,8 +90,9 @@ class RelaunchedUntilWon(Rule):
                 "project__failure_reason",
                 "winner__intermediary_id",
                 "winner__intermediary__name",
-            )
-        )  # in the model's order, as ``_annulments`` reads them
+            )  # in the model's order, as ``_annulments`` reads them
+
+        rows = compiled_rows(("FA05", "rounds"), rounds, firms=firms, projects=scope.project_ids or [])
         in_scope = set(scope.project_ids or [])
         winners = sorted(
             (

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import (
     Exists,
     OuterRef,
+    QuerySet,
     Subquery,
 )
 
@@ -20,9 +21,21 @@ from marketplace.providers.models import Intermediary
 
 from ...models import Category, Complaint, FiledReport
 from ..base import AWARD, REACH_WINNERS, Match, Rule, Scope, Threshold, register
+from ..compiled import compiled_rows
 from .common import EXCERPT, _awards, _day, _en, _scoped
 
 # --- FA06 -------------------------------------------------------------------------------------
+
+
+def _unprocured(reports: QuerySet) -> QuerySet:
+    """The reports filed with a case whose firm won no award on the platform for that case and
+    service."""
+    won_here = _awards().filter(
+        project__approval_case_number=OuterRef("approval_case_number"),
+        project__service_type__code=OuterRef("service_type_code"),
+        winner__intermediary__uscc=OuterRef("intermediary_uscc"),
+    )
+    return reports.exclude(approval_case_number="").exclude(Exists(won_here))
 
 
 @register
@@ -55,30 +68,35 @@ class OffPlatformReport(Rule):
     scopes = ("intermediary",)
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        reports = FiledReport.objects.all()
-        if not scope.full:
-            if scope.intermediary_ids is None:
-                return []
-            reports = reports.filter(
-                intermediary_uscc__in=Intermediary.objects.filter(pk__in=scope.intermediary_ids).values(
-                    "uscc"
-                )
-            )
+        if not scope.full and not scope.intermediary_ids:
+            return []
         for_case = Project.objects.filter(
             approval_case_number=OuterRef("approval_case_number"),
             service_type__code=OuterRef("service_type_code"),
         )
-        won_here = _awards().filter(
-            project__approval_case_number=OuterRef("approval_case_number"),
-            project__service_type__code=OuterRef("service_type_code"),
-            winner__intermediary__uscc=OuterRef("intermediary_uscc"),
-        )
-        unprocured = reports.exclude(approval_case_number="").exclude(Exists(won_here))
+        unprocured = _unprocured(FiledReport.objects.all())
         if not scope.full:
             # A per-change run usually finds none: ask for the reports first, and plan the seven
             # lookups that describe them (PostgreSQL spends milliseconds planning them) only for
             # the reports found.
-            found = list(unprocured.order_by().values_list("pk", flat=True))
+            found = [
+                row["pk"]
+                for row in compiled_rows(
+                    ("FA06", "unprocured"),
+                    lambda firms: (
+                        _unprocured(
+                            FiledReport.objects.filter(
+                                intermediary_uscc__in=Intermediary.objects.filter(pk__any=firms).values(
+                                    "uscc"
+                                )
+                            )
+                        )
+                        .order_by()
+                        .values("pk")
+                    ),
+                    firms=scope.intermediary_ids,
+                )
+            ]
             if not found:
                 return []
             unprocured = FiledReport.objects.filter(pk__in=found)

@@ -28,6 +28,7 @@ from django.utils import timezone
 from marketplace.providers.models import PUBLIC_STATUSES, Offer
 
 from ...models import AwardTimeline, AwardTimelineState
+from ..compiled import compiled_rows
 from .common import EpochSeconds, _awards
 
 DEPARTMENT = "project__approval_item__department_id"
@@ -42,6 +43,11 @@ COLUMNS = (
 )
 # The same columns as annotations of the source query (``_source``).
 ALIASES = [f"t_{column.removesuffix('_id')}" for column in COLUMNS]
+
+
+def _tuples(key: tuple, build, names, ids: list[int]) -> list[tuple]:
+    """``compiled_rows`` as tuples in the order of ``names``."""
+    return [tuple(row[name] for name in names) for row in compiled_rows(key, build, ids=list(ids))]
 
 
 def _source() -> QuerySet:
@@ -69,7 +75,10 @@ def _state() -> AwardTimelineState:
 def _last_selection_id() -> int:
     from marketplace.procurement.models import Selection
 
-    return Selection.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    rows = compiled_rows(
+        ("timeline", "last selection"), lambda: Selection.objects.order_by("-pk").values("pk")[:1]
+    )
+    return rows[0]["pk"] if rows else 0
 
 
 def rebuild() -> int:
@@ -128,11 +137,22 @@ def sync(project_ids: Iterable[int]) -> None:
 
 def _sync_projects(project_ids: list[int]) -> None:
     desired = {
-        row[0]: row for row in _source().filter(project_id__in=project_ids).values_list(*ALIASES).order_by()
+        row[0]: row
+        for row in _tuples(
+            ("timeline", "desired"),
+            lambda ids: _source().filter(project_id__any=ids).values(*ALIASES).order_by(),
+            ALIASES,
+            project_ids,
+        )
     }
     stored = {
         row[0]: row
-        for row in AwardTimeline.objects.filter(project_id__in=project_ids).values_list(*COLUMNS).order_by()
+        for row in _tuples(
+            ("timeline", "stored"),
+            lambda ids: AwardTimeline.objects.filter(project_id__any=ids).values(*COLUMNS).order_by(),
+            COLUMNS,
+            project_ids,
+        )
     }
     gone = [pk for pk, row in stored.items() if desired.get(pk) != row]
     added = sorted((row for pk, row in desired.items() if stored.get(pk) != row), key=lambda r: (r[6], r[0]))
@@ -198,14 +218,17 @@ def lonely_service_types() -> dict[int, int | None]:
         .exclude(intermediary_id=OuterRef("first"))
         .values("intermediary_id")[:1]
     )
-    rows = (
-        ServiceType.objects.order_by()
-        .annotate(first=Subquery(first))
-        .annotate(other=Subquery(other))
-        .filter(other__isnull=True)
-        .values_list("pk", "first")
+    rows = compiled_rows(
+        ("timeline", "lonely service types"),
+        lambda: (
+            ServiceType.objects.order_by()
+            .annotate(first=Subquery(first))
+            .annotate(other=Subquery(other))
+            .filter(other__isnull=True)
+            .values("pk", "first")
+        ),
     )
-    return dict(rows)
+    return {row["pk"]: row["first"] for row in rows}
 
 
 def without_rivals(lonely: dict[int, int | None], prefix: str = "") -> Q | None:

@@ -48,23 +48,26 @@ class ContractNotSigned(Rule):
         grace = params["grace_working_days"]
         # A late confirmation falls after the deadline and on or before today, so every candidate
         # has a deadline before today; confirmations on time are left out in the database.
-        rows = (
-            scope.projects(Project.objects.filter(contract_due__lt=today))
-            .exclude(Exists(WalkAway.objects.filter(project=OuterRef("pk"))))
-            .filter(
-                Q(contract__isnull=True)
-                | Q(contract__confirmed_at__isnull=True)
-                | Q(contract__confirmed_at__date__gt=F("contract_due"))
-            )
-            .values(
-                "pk",
-                "public_number",
-                "contract_due",
-                "owner_id",
-                "department_id",
-                "contract__pk",
-                "contract__confirmed_at",
-            )
+        rows = scope.rows(
+            ("PR03", today),
+            lambda s: (
+                s.projects(Project.objects.filter(contract_due__lt=today))
+                .exclude(Exists(WalkAway.objects.filter(project=OuterRef("pk"))))
+                .filter(
+                    Q(contract__isnull=True)
+                    | Q(contract__confirmed_at__isnull=True)
+                    | Q(contract__confirmed_at__date__gt=F("contract_due"))
+                )
+                .values(
+                    "pk",
+                    "public_number",
+                    "contract_due",
+                    "owner_id",
+                    "department_id",
+                    "contract__pk",
+                    "contract__confirmed_at",
+                )
+            ),
         )
         matches = []
         for row in rows:
@@ -281,23 +284,27 @@ class AcceptanceOrPublicity(Rule):
             Q(delivered_at__gt=OuterRef("delivered_at"))
             | Q(delivered_at=OuterRef("delivered_at"), pk__gt=OuterRef("pk"))
         )
-        rows = (
-            scope.projects(Delivery.objects.filter(project__acceptance_due__lt=today), "project_id")
-            .exclude(Exists(later))
-            .filter(
-                Q(decision=Delivery.Decision.PENDING) | Q(decided_at__date__gt=F("project__acceptance_due"))
-            )
-            .values(
-                "pk",
-                "project_id",
-                "project__public_number",
-                "project__acceptance_due",
-                "project__owner_id",
-                "project__department_id",
-                "delivered_at",
-                "decision",
-                "decided_at",
-            )
+        rows = scope.rows(
+            ("PR05", "acceptance", today),
+            lambda s: (
+                s.projects(Delivery.objects.filter(project__acceptance_due__lt=today), "project_id")
+                .exclude(Exists(later))
+                .filter(
+                    Q(decision=Delivery.Decision.PENDING)
+                    | Q(decided_at__date__gt=F("project__acceptance_due"))
+                )
+                .values(
+                    "pk",
+                    "project_id",
+                    "project__public_number",
+                    "project__acceptance_due",
+                    "project__owner_id",
+                    "project__department_id",
+                    "delivered_at",
+                    "decision",
+                    "decided_at",
+                )
+            ),
         )
         matches = []
         for row in rows:
@@ -330,10 +337,13 @@ class AcceptanceOrPublicity(Rule):
         return matches
 
     def _publicity(self, scope: Scope, minimum: int) -> list[Match]:
-        rows = scope.projects(
-            Project.objects.filter(result_published_at__isnull=False, publicity_ends_on__isnull=False)
-        ).values(
-            "pk", "public_number", "result_published_at", "publicity_ends_on", "owner_id", "department_id"
+        rows = scope.rows(
+            ("PR05", "publicity"),
+            lambda s: s.projects(
+                Project.objects.filter(result_published_at__isnull=False, publicity_ends_on__isnull=False)
+            ).values(
+                "pk", "public_number", "result_published_at", "publicity_ends_on", "owner_id", "department_id"
+            ),
         )
         matches = []
         for row in rows:
