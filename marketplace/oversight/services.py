@@ -7,7 +7,7 @@ from collections import defaultdict
 from contextlib import nullcontext
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import DEFAULT_DB_ALIAS, connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -18,6 +18,7 @@ from marketplace.core.errors import DomainError, NotAllowed
 
 from .models import Flag, MonitorRun, RuleSetting, RuleSettingVersion
 from .rules.base import FIRM, PAYMENT, PHASE_OF_STATUS, Match, Rule, Scope, all_rules, get_rule
+from .rules.compiled import compiled_rows
 
 F = Flag.Status
 MAX_WEIGHT = 100
@@ -47,7 +48,10 @@ def setting_for(rule: Rule) -> RuleSetting:
 
 def _settings(rules: list[Rule]) -> dict[str, RuleSetting]:
     """Every rule's settings in one query (created from the defaults the first time)."""
-    stored = {s.code: s for s in RuleSetting.objects.all()}
+    stored = {
+        s.code: s
+        for s in _instances(RuleSetting, "settings", lambda names: RuleSetting.objects.values(*names))
+    }
     for rule in rules:
         if rule.code not in stored:
             stored[rule.code] = setting_for(rule)
@@ -76,15 +80,35 @@ def _triggered(rule: Rule, scope: Scope) -> bool:
 
 def _scoped_flags(scope: Scope, codes: list[str]) -> dict[str, list[Flag]]:
     """The flags of a scope's projects and firms, for the rules ``codes`` at once, by rule."""
-    condition = Q(pk__in=[])
-    if scope.project_ids:
-        condition |= Q(project_id__in=scope.project_ids)
-    if scope.intermediary_ids:
-        condition |= Q(intermediary_id__in=scope.intermediary_ids)
+
+    def build(names: list[str], codes: list[str], projects: list[int], firms: list[int]) -> QuerySet:
+        condition = Q(pk__in=[])
+        if projects:
+            condition |= Q(project_id__any=projects)
+        if firms:
+            condition |= Q(intermediary_id__any=firms)
+        return Flag.objects.filter(condition, rule__any=codes).order_by().values(*names)
+
     by_rule: dict[str, list[Flag]] = defaultdict(list)
-    for flag in Flag.objects.filter(condition, rule__in=codes).order_by():
+    flags = _instances(
+        Flag,
+        "scoped flags",
+        build,
+        codes=codes,
+        projects=scope.project_ids or [],
+        firms=scope.intermediary_ids or [],
+    )
+    for flag in flags:
         by_rule[flag.rule].append(flag)
     return by_rule
+
+
+def _instances(model: type, key: str, build, **inputs: Any) -> list:
+    """Model instances from a query compiled once (``rules.compiled``): ``build(names, **inputs)``
+    gives the ``values()`` of every column."""
+    names = [f.attname for f in model._meta.concrete_fields]
+    rows = compiled_rows(("engine", key), lambda **ids: build(names, **ids), **inputs)
+    return [model.from_db(DEFAULT_DB_ALIAS, names, [row[name] for name in names]) for row in rows]
 
 
 def _apply(
@@ -240,12 +264,19 @@ def scope_for_project(project_id: int, status: str | None = None) -> Scope:
     move (``Rule.reach``)."""
     from marketplace.procurement.models import Application, Selection
 
-    won = Selection.objects.filter(project_id=project_id, winner_id=OuterRef("pk"))
-    rows = list(
-        Application.objects.filter(project_id=project_id)
-        .order_by("intermediary_id")
-        .values_list("intermediary_id", Exists(won), "project__method")
-    )
+    won = Selection.objects.filter(project_id=OuterRef("project_id"), winner_id=OuterRef("pk"))
+    rows = [
+        (row["intermediary_id"], row["won"], row["project__method"])
+        for row in compiled_rows(
+            ("engine", "project scope"),
+            lambda ids: (
+                Application.objects.filter(project_id__any=ids)
+                .order_by("intermediary_id")
+                .values("intermediary_id", "project__method", won=Exists(won))
+            ),
+            ids=[project_id],
+        )
+    ]
     event = PAYMENT if status == PAYMENT else PHASE_OF_STATUS.get(status or "")
     return Scope(
         project_ids=[project_id],

@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from marketplace.procurement.models import (
@@ -18,6 +18,7 @@ from marketplace.procurement.models import (
 
 from ...models import Category
 from ..base import AWARD, REACH_WINNERS, Match, Rule, Scope, Threshold, any_of, register
+from ..compiled import compiled_rows
 from .common import HUNDRED, _amount, _english
 
 
@@ -61,27 +62,10 @@ class AwardsSplitUnderThreshold(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        near = Q(pk__in=[])
-        limits = {}
-        for source, threshold in settings.DIRECT_SELECTION_THRESHOLDS.items():
-            limit = Decimal(threshold)
-            limits[source] = limit
-            low = limit * (1 - params["within_percent"] / HUNDRED)
-            near |= Q(
-                project__funding_source=source, winner__quote_amount__gte=low, winner__quote_amount__lt=limit
-            )
-        awards = Selection.objects.filter(annulled=False, project__method=Method.DIRECT).filter(near)
-        if not scope.full:
-            # The scope's firms' awards and its owners' (the owners of the scope's projects).
-            owners = Project.objects.filter(pk__in=scope.project_ids or []).values("owner_id")
-            awards = any_of(
-                awards,
-                [
-                    Q(winner__intermediary_id__in=scope.intermediary_ids or []),
-                    Q(project__owner_id__in=owners),
-                ],
-            )
-        rows = awards.order_by("performed_at", "pk").values(
+        limits = {
+            source: Decimal(threshold) for source, threshold in settings.DIRECT_SELECTION_THRESHOLDS.items()
+        }
+        fields = (
             "performed_at",
             "project_id",
             "project__public_number",
@@ -93,6 +77,42 @@ class AwardsSplitUnderThreshold(Rule):
             "winner__intermediary_id",
             "winner__intermediary__name",
         )
+
+        def near_limits() -> QuerySet:
+            near = Q(pk__in=[])
+            for source, limit in limits.items():
+                low = limit * (1 - params["within_percent"] / HUNDRED)
+                near |= Q(
+                    project__funding_source=source,
+                    winner__quote_amount__gte=low,
+                    winner__quote_amount__lt=limit,
+                )
+            return Selection.objects.filter(annulled=False, project__method=Method.DIRECT).filter(near)
+
+        if scope.full:
+            rows = list(near_limits().order_by("performed_at", "pk").values(*fields))
+        else:
+            # The scope's firms' awards and its owners' (the owners of the scope's projects).
+            rows = compiled_rows(
+                ("FE10", params["within_percent"], tuple(sorted(limits.items()))),
+                lambda firms, projects: (
+                    any_of(
+                        near_limits(),
+                        [
+                            Q(winner__intermediary_id__any=firms),
+                            Q(
+                                project__owner_id__in=Project.objects.filter(pk__any=projects).values(
+                                    "owner_id"
+                                )
+                            ),
+                        ],
+                    )
+                    .order_by("performed_at", "pk")
+                    .values(*fields)
+                ),
+                firms=scope.intermediary_ids or [],
+                projects=scope.project_ids or [],
+            )
         pairs: dict[tuple[int, int], list[dict]] = defaultdict(list)
         for row in rows:
             pairs[(row["project__owner_id"], row["winner__intermediary_id"])].append(row)

@@ -30,6 +30,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import PUBLIC_STATUSES, Offer
 
 from ..base import Match, Scope
+from ..compiled import compiled_rows
 
 DISCRETIONARY = (Method.CREDIT_PREFERENCE, Method.SCORED_COMPARISON)
 # Posted requirements the operator has not sent back: what firms and regulators see.
@@ -114,19 +115,29 @@ def _repeated_picks(
     Query 1 counts, with a window function over the whole market, each pair's awards in the
     window ending at each of its awards; query 2 reads the awards of the flagged owners to list
     the densest window's projects and the owner's picks of every firm in it."""
-    picks = _awards().filter(method__in=methods)
-    if rivals_only:
-        picks = picks.filter(_had_rivals())
-    counted = picks
-    if not scope.full:
+
+    def all_picks() -> QuerySet:
+        picks = _awards().filter(method__in=methods)
+        return picks.filter(_had_rivals()) if rivals_only else picks
+
+    def windows(counted: QuerySet) -> QuerySet:
+        return (
+            counted.annotate(n=_trailing_count(days, "project__owner_id", "winner__intermediary_id"))
+            .filter(n__gte=count)
+            .order_by()
+            .values("project__owner_id", "winner__intermediary_id", "performed_at", "n")
+        )
+
+    if scope.full:
+        found = list(windows(all_picks()))
+    else:
         # The window is per owner and firm, so leaving other firms out changes no count.
-        counted = picks.filter(winner__intermediary_id__in=scope.intermediary_ids or [])
-    ends = (
-        counted.annotate(n=_trailing_count(days, "project__owner_id", "winner__intermediary_id"))
-        .filter(n__gte=count)
-        .order_by()
-        .values_list("project__owner_id", "winner__intermediary_id", "performed_at", "n")
-    )
+        found = compiled_rows(
+            ("repeated picks", tuple(methods), count, days, rivals_only),
+            lambda firms: windows(all_picks().filter(winner__intermediary_id__any=firms)),
+            firms=scope.intermediary_ids or [],
+        )
+    ends = [(r["project__owner_id"], r["winner__intermediary_id"], r["performed_at"], r["n"]) for r in found]
     # The densest window of each pair (in scope); among equals, the latest.
     best: dict[tuple[int, int], tuple[int, Any]] = {}
     for owner_id, firm_id, end, n in ends:
@@ -138,7 +149,8 @@ def _repeated_picks(
     if not best:
         return []
     rows = (
-        picks.filter(project__owner_id__in={owner for owner, _ in best})
+        all_picks()
+        .filter(project__owner_id__in={owner for owner, _ in best})
         .order_by("performed_at", "pk")
         .values_list(
             "project__owner_id",

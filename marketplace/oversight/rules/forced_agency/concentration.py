@@ -330,17 +330,20 @@ class CaptiveSupplier(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        rows = (
-            scope.firms(Contract.objects.all(), "intermediary_id")
-            .values("intermediary_id")
-            .annotate(
-                owners=Count("project__owner_id", distinct=True),
-                n=Count("pk"),
-                owner_id=Max("project__owner_id"),
-                total=Sum("amount"),
-            )
-            .filter(owners=1, n__gt=params["more_than"])
-            .values("intermediary_id", "owner_id", "n", "total")
+        rows = scope.rows(
+            ("FA08", params["more_than"]),
+            lambda s: (
+                s.firms(Contract.objects.all(), "intermediary_id")
+                .values("intermediary_id")
+                .annotate(
+                    owners=Count("project__owner_id", distinct=True),
+                    n=Count("pk"),
+                    owner_id=Max("project__owner_id"),
+                    total=Sum("amount"),
+                )
+                .filter(owners=1, n__gt=params["more_than"])
+                .values("intermediary_id", "owner_id", "n", "total")
+            ),
         )
         rows = list(rows)
         if not rows:

@@ -78,22 +78,25 @@ class DirectSelectionAboveThreshold(Rule):
             over |= Q(project__funding_source=source) & (
                 Q(winner__quote_amount__gte=limit) | Q(project__contract__amount__gte=limit)
             )
-        rows = (
-            scope.projects_or_firms(
-                _awards().filter(method=Method.DIRECT), "project_id", "winner__intermediary_id"
-            )
-            .filter(over)
-            .values(
-                "project_id",
-                "project__public_number",
-                "project__funding_source",
-                "project__owner_id",
-                "project__department_id",
-                "winner__intermediary_id",
-                "winner__intermediary__name",
-                "winner__quote_amount",
-                "project__contract__amount",
-            )
+        rows = scope.rows(
+            ("FA01", tuple(params[source] for source in FundingSource.values)),
+            lambda s: (
+                s.projects_or_firms(
+                    _awards().filter(method=Method.DIRECT), "project_id", "winner__intermediary_id"
+                )
+                .filter(over)
+                .values(
+                    "project_id",
+                    "project__public_number",
+                    "project__funding_source",
+                    "project__owner_id",
+                    "project__department_id",
+                    "winner__intermediary_id",
+                    "winner__intermediary__name",
+                    "winner__quote_amount",
+                    "project__contract__amount",
+                )
+            ),
         )
         matches = []
         for row in rows:

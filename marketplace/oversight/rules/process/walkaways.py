@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 
 from marketplace.procurement.models import (
     WalkAway,
@@ -47,23 +47,7 @@ class WinnerWalkedAway(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        walkaways = WalkAway.objects.all()
-        if not scope.full:
-            # Every walk-away of the firms touching the scope: the serious finding counts them all.
-            touching = scope.projects_or_firms(WalkAway.objects.all(), "project_id", "intermediary_id")
-            walkaways = walkaways.filter(intermediary_id__in=Subquery(touching.values("intermediary_id")))
-        rows = walkaways.order_by("intermediary_id", "recorded_at", "pk").values(
-            "pk",
-            "project_id",
-            "project__public_number",
-            "project__owner_id",
-            "project__department_id",
-            "intermediary_id",
-            "intermediary__name",
-            "intermediary__uscc",
-            "reason",
-            "recorded_at",
-        )
+        rows = scope.rows("PR06", self._walkaways)
         by_firm: dict[int, list[Mapping[str, Any]]] = defaultdict(list)
         matches = []
         for row in rows:
@@ -75,6 +59,26 @@ class WinnerWalkedAway(Rule):
             for run in self._serious_runs(firm_rows, params["serious_count"], window):
                 matches.append(self._serious(run, params))
         return matches
+
+    @staticmethod
+    def _walkaways(scope: Scope) -> QuerySet:
+        walkaways = WalkAway.objects.all()
+        if not scope.full:
+            # Every walk-away of the firms touching the scope: the serious finding counts them all.
+            touching = scope.projects_or_firms(WalkAway.objects.all(), "project_id", "intermediary_id")
+            walkaways = walkaways.filter(intermediary_id__in=Subquery(touching.values("intermediary_id")))
+        return walkaways.order_by("intermediary_id", "recorded_at", "pk").values(
+            "pk",
+            "project_id",
+            "project__public_number",
+            "project__owner_id",
+            "project__department_id",
+            "intermediary_id",
+            "intermediary__name",
+            "intermediary__uscc",
+            "reason",
+            "recorded_at",
+        )
 
     @staticmethod
     def _serious_runs(
