@@ -115,16 +115,19 @@ class IdenticalQuotes(Rule):
         same = judged.filter(
             project_id=OuterRef("project_id"), quote_amount=OuterRef("quote_amount")
         ).exclude(intermediary_id=OuterRef("intermediary_id"))
-        rows = (
-            scope.projects(judged, "project_id")
-            .filter(Exists(same))
-            .values(
-                *PROJECT_FIELDS,
-                "quote_amount",
-                "intermediary__name",
-                "intermediary__uscc",
-            )
-            .order_by("project_id", "quote_amount", "intermediary__uscc")
+        rows = scope.rows(
+            "CO02",
+            lambda s: (
+                s.projects(judged, "project_id")
+                .filter(Exists(same))
+                .values(
+                    *PROJECT_FIELDS,
+                    "quote_amount",
+                    "intermediary__name",
+                    "intermediary__uscc",
+                )
+                .order_by("project_id", "quote_amount", "intermediary__uscc")
+            ),
         )
         projects: dict[int, dict] = {}
         amounts: dict[int, dict[Decimal, list[dict]]] = defaultdict(lambda: defaultdict(list))

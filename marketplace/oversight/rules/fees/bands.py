@@ -211,15 +211,18 @@ class QuoteAboveOwnSchedule(Rule):
         applications = Application.objects.filter(quote_amount__isnull=False).filter(
             Q(state=VALID) | _winner()
         )
-        rows = (
-            scope.projects_or_firms(applications, "project_id", "intermediary_id")
-            .annotate(
-                schedule_max=Subquery(schedule.values("fee_max")[:1]),
-                schedule_version=Subquery(schedule.values("version")[:1]),
-                schedule_from=Subquery(schedule.values("effective_from")[:1]),
-            )
-            .filter(quote_amount__gt=F("schedule_max"))
-            .values(*QUOTE_FIELDS, "schedule_max", "schedule_version", "schedule_from", "submitted_at")
+        rows = scope.rows(
+            "FE02",
+            lambda s: (
+                s.projects_or_firms(applications, "project_id", "intermediary_id")
+                .annotate(
+                    schedule_max=Subquery(schedule.values("fee_max")[:1]),
+                    schedule_version=Subquery(schedule.values("version")[:1]),
+                    schedule_from=Subquery(schedule.values("effective_from")[:1]),
+                )
+                .filter(quote_amount__gt=F("schedule_max"))
+                .values(*QUOTE_FIELDS, "schedule_max", "schedule_version", "schedule_from", "submitted_at")
+            ),
         )
         slack = 1 + params["tolerance_percent"] / HUNDRED
         matches = []
@@ -309,14 +312,19 @@ class ScheduleRaisedBeforeBid(Rule):
             effective_from__lte=OuterRef("submitted_at"),
             effective_from__gte=OuterRef("window_start"),
         ).order_by("-effective_from", "-version")
-        applications = scope.projects_or_firms(
-            Application.objects.exclude(state=Application.State.WITHDRAWN), "project_id", "intermediary_id"
-        )
-        rows = list(
-            applications.annotate(window_start=F("submitted_at") - window)
-            .annotate(raise_id=Subquery(in_window.values("pk")[:1]))
-            .filter(raise_id__isnull=False)
-            .values(*QUOTE_FIELDS, "submitted_at", "raise_id")
+        rows = scope.rows(
+            ("FE03", params["days"]),
+            lambda s: (
+                s.projects_or_firms(
+                    Application.objects.exclude(state=Application.State.WITHDRAWN),
+                    "project_id",
+                    "intermediary_id",
+                )
+                .annotate(window_start=F("submitted_at") - window)
+                .annotate(raise_id=Subquery(in_window.values("pk")[:1]))
+                .filter(raise_id__isnull=False)
+                .values(*QUOTE_FIELDS, "submitted_at", "raise_id")
+            ),
         )
         versions = {}
         if rows:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
 
 from billing.ledger import PAYMENT_KINDS
 from billing.models import LedgerEntry
@@ -18,6 +18,7 @@ from marketplace.procurement.models import (
 
 from ...models import Category
 from ..base import AWARD, CONTRACT, DELIVERY, PAYMENT, REACH_PROJECT, Match, Rule, Scope, Threshold, register
+from ..compiled import compiled_rows
 from .common import HUNDRED, KIND_EN, KIND_ZH, _amount, _english, _local, _project_fields
 
 # --- FE04-FE06: contract and payments -----------------------------------------------------------
@@ -175,34 +176,45 @@ class ChargeNotTiedToContract(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        entries = LedgerEntry.objects.filter(kind__in=PAYMENT_KINDS, amount__gt=params["min_amount"]).filter(
-            Q(contract__isnull=True) | Q(milestone="")
-        )
-        if not scope.full:
-            entries = entries.filter(
-                Q(contract__project_id__in=scope.project_ids or [])
-                | Q(intermediary_id__in=scope.intermediary_ids or [])
-                | Q(contract__intermediary_id__in=scope.intermediary_ids or [])
+        def charges(projects: list[int] | None = None, firms: list[int] | None = None) -> QuerySet:
+            entries = LedgerEntry.objects.filter(
+                kind__in=PAYMENT_KINDS, amount__gt=params["min_amount"]
+            ).filter(Q(contract__isnull=True) | Q(milestone=""))
+            if projects is not None:
+                entries = entries.filter(
+                    Q(contract__project_id__any=projects)
+                    | Q(intermediary_id__any=firms)
+                    | Q(contract__intermediary_id__any=firms)
+                )
+            return entries.order_by("pk").values(
+                "pk",
+                "kind",
+                "amount",
+                "reference",
+                "occurred_at",
+                "contract_id",
+                "intermediary_id",
+                "intermediary__name",
+                "owner_id",
+                "owner__name",
+                "contract__intermediary_id",
+                "contract__intermediary__name",
+                "contract__project_id",
+                "contract__project__public_number",
+                "contract__project__owner_id",
+                "contract__project__owner__name",
+                "contract__project__department_id",
             )
-        rows = entries.order_by("pk").values(
-            "pk",
-            "kind",
-            "amount",
-            "reference",
-            "occurred_at",
-            "contract_id",
-            "intermediary_id",
-            "intermediary__name",
-            "owner_id",
-            "owner__name",
-            "contract__intermediary_id",
-            "contract__intermediary__name",
-            "contract__project_id",
-            "contract__project__public_number",
-            "contract__project__owner_id",
-            "contract__project__owner__name",
-            "contract__project__department_id",
-        )
+
+        if scope.full:
+            rows = list(charges())
+        else:
+            rows = compiled_rows(
+                ("FE09", params["min_amount"]),
+                charges,
+                projects=scope.project_ids or [],
+                firms=scope.intermediary_ids or [],
+            )
         matches = []
         for row in rows:
             firm_id = row["intermediary_id"] or row["contract__intermediary_id"]

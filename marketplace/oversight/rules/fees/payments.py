@@ -48,19 +48,22 @@ class PaymentsAboveContract(Rule):
     ocp = ("R068",)
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        rows = (
-            scope.projects(Contract.objects.all(), "project_id")
-            .annotate(paid=net_paid_subquery("pk"))
-            .filter(paid__gt=F("amount"))
-            .values(
-                "project_id",
-                "amount",
-                "paid",
-                "project__public_number",
-                "project__owner_id",
-                "project__department_id",
-                "intermediary__name",
-            )
+        rows = scope.rows(
+            "FE05",
+            lambda s: (
+                s.projects(Contract.objects.all(), "project_id")
+                .annotate(paid=net_paid_subquery("pk"))
+                .filter(paid__gt=F("amount"))
+                .values(
+                    "project_id",
+                    "amount",
+                    "paid",
+                    "project__public_number",
+                    "project__owner_id",
+                    "project__department_id",
+                    "intermediary__name",
+                )
+            ),
         )
         matches = []
         for row in rows:
@@ -125,24 +128,27 @@ class PaymentBeforeAcceptance(Rule):
             .values("decided_at")[:1]
         )
         entries = LedgerEntry.objects.filter(contract__pay_after_acceptance=True, kind__in=PAYMENT_KINDS)
-        rows = (
-            scope.projects(entries, "contract__project_id")
-            .annotate(accepted_at=Subquery(accepted))
-            .filter(Q(accepted_at__isnull=True) | Q(occurred_at__lt=F("accepted_at")))
-            .order_by("occurred_at", "pk")
-            .values(
-                "pk",
-                "kind",
-                "amount",
-                "milestone",
-                "reference",
-                "occurred_at",
-                "accepted_at",
-                "contract__project_id",
-                "contract__project__public_number",
-                "contract__project__owner_id",
-                "contract__project__department_id",
-            )
+        rows = scope.rows(
+            "FE06",
+            lambda s: (
+                s.projects(entries, "contract__project_id")
+                .annotate(accepted_at=Subquery(accepted))
+                .filter(Q(accepted_at__isnull=True) | Q(occurred_at__lt=F("accepted_at")))
+                .order_by("occurred_at", "pk")
+                .values(
+                    "pk",
+                    "kind",
+                    "amount",
+                    "milestone",
+                    "reference",
+                    "occurred_at",
+                    "accepted_at",
+                    "contract__project_id",
+                    "contract__project__public_number",
+                    "contract__project__owner_id",
+                    "contract__project__department_id",
+                )
+            ),
         )
         grace = timedelta(days=params["grace_days"])
         by_project: dict[int, list[dict]] = defaultdict(list)

@@ -159,25 +159,28 @@ class LateDelivery(Rule):
     def find(self, scope: Scope, params: dict) -> list[Match]:
         today = timezone.localdate()
         allowed = params["late_working_days"]
-        rows = (
-            scope.projects_or_firms(
-                Project.objects.filter(delivery_due__lt=today), "pk", "contract__intermediary_id"
-            )
-            .annotate(first_delivered=Min("deliveries__delivered_at"))
-            .filter(
-                Q(first_delivered__isnull=True, status=Status.IN_SERVICE)
-                | Q(first_delivered__date__gt=F("delivery_due"))
-            )
-            .values(
-                "pk",
-                "public_number",
-                "delivery_due",
-                "first_delivered",
-                "owner_id",
-                "department_id",
-                "contract__intermediary_id",
-                "contract__intermediary__name",
-            )
+        rows = scope.rows(
+            ("PR04", today),
+            lambda s: (
+                s.projects_or_firms(
+                    Project.objects.filter(delivery_due__lt=today), "pk", "contract__intermediary_id"
+                )
+                .annotate(first_delivered=Min("deliveries__delivered_at"))
+                .filter(
+                    Q(first_delivered__isnull=True, status=Status.IN_SERVICE)
+                    | Q(first_delivered__date__gt=F("delivery_due"))
+                )
+                .values(
+                    "pk",
+                    "public_number",
+                    "delivery_due",
+                    "first_delivered",
+                    "owner_id",
+                    "department_id",
+                    "contract__intermediary_id",
+                    "contract__intermediary__name",
+                )
+            ),
         )
         matches = []
         for row in rows:

@@ -54,8 +54,11 @@ class ShortRegistrationPeriod(Rule):
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
         minimum = params["min_working_days"]
-        rows = scope.projects(Project.objects.filter(published_at__isnull=False)).values(
-            "pk", "public_number", "published_at", "registration_deadline", "owner_id", "department_id"
+        rows = scope.rows(
+            "PR01",
+            lambda s: s.projects(Project.objects.filter(published_at__isnull=False)).values(
+                "pk", "public_number", "published_at", "registration_deadline", "owner_id", "department_id"
+            ),
         )
         matches = []
         for row in rows:
@@ -118,25 +121,28 @@ class LateApplicationAccepted(Rule):
     scopes = ("project", "intermediary")
 
     def find(self, scope: Scope, params: dict) -> list[Match]:
-        rows = (
-            scope.projects_or_firms(
-                Application.objects.filter(submitted_at__gt=F("project__registration_deadline")),
-                "project_id",
-                "intermediary_id",
-            )
-            .exclude(state=Application.State.WITHDRAWN)
-            .exclude(project__status__in=SEALED_STATUSES)
-            .values(
-                "project_id",
-                "project__public_number",
-                "project__registration_deadline",
-                "project__owner_id",
-                "project__department_id",
-                "intermediary_id",
-                "intermediary__name",
-                "intermediary__uscc",
-                "submitted_at",
-            )
+        rows = scope.rows(
+            "PR02",
+            lambda s: (
+                s.projects_or_firms(
+                    Application.objects.filter(submitted_at__gt=F("project__registration_deadline")),
+                    "project_id",
+                    "intermediary_id",
+                )
+                .exclude(state=Application.State.WITHDRAWN)
+                .exclude(project__status__in=SEALED_STATUSES)
+                .values(
+                    "project_id",
+                    "project__public_number",
+                    "project__registration_deadline",
+                    "project__owner_id",
+                    "project__department_id",
+                    "intermediary_id",
+                    "intermediary__name",
+                    "intermediary__uscc",
+                    "submitted_at",
+                )
+            ),
         )
         matches = []
         for row in rows:
