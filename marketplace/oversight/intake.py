@@ -19,6 +19,7 @@ from marketplace.procurement.models import Project
 from marketplace.providers.models import Intermediary
 
 from .models import Complaint, FiledReport
+from .rules.base import COMPLAINT
 
 MAX_COMPLAINT = 5000
 
@@ -58,7 +59,7 @@ def complaint_file(
     )
     audit_record(actor=user, action="complaint.file", obj=complaint, after=snapshot(complaint))
     if project is not None:
-        enqueue_on_commit("marketplace.oversight.tasks.monitor_project", project.pk)
+        enqueue_on_commit("marketplace.oversight.tasks.monitor_project", project.pk, COMPLAINT)
     return complaint
 
 

@@ -17,7 +17,7 @@ from marketplace.core.audit import audit_record, canonical
 from marketplace.core.errors import DomainError, NotAllowed
 
 from .models import Flag, MonitorRun, RuleSetting, RuleSettingVersion
-from .rules.base import FIRM, PAYMENT, PHASE_OF_STATUS, Match, Rule, Scope, all_rules, get_rule
+from .rules.base import FIRM, PHASE_OF_STATUS, PROJECT_CHANGES, Match, Rule, Scope, all_rules, get_rule
 from .rules.compiled import compiled_rows
 
 F = Flag.Status
@@ -259,7 +259,8 @@ def _rule_flags(rule: Rule) -> QuerySet:
 
 def scope_for_project(project_id: int, status: str | None = None) -> Scope:
     """A changed project and the firms that applied to it; ``status``, the status it moved to
-    (or ``"payment"`` when money moved on its contract), tells which rules the change concerns
+    (or ``"payment"`` when money moved on its contract, ``"complaint"`` when a complaint about it
+    was filed), tells which rules the change concerns
     (none: all of them) and, with the firms that won its rounds, how far each rule's results can
     move (``Rule.reach``)."""
     from marketplace.procurement.models import Application, Selection
@@ -277,7 +278,7 @@ def scope_for_project(project_id: int, status: str | None = None) -> Scope:
             ids=[project_id],
         )
     ]
-    event = PAYMENT if status == PAYMENT else PHASE_OF_STATUS.get(status or "")
+    event = status if status in PROJECT_CHANGES else PHASE_OF_STATUS.get(status or "")
     return Scope(
         project_ids=[project_id],
         intermediary_ids=[firm for firm, _, _ in rows],

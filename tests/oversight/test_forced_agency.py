@@ -24,7 +24,7 @@ from marketplace.accounts.models import Role
 from marketplace.catalog.models import ApprovalItem
 from marketplace.core.audit import canonical
 from marketplace.oversight import intake, services
-from marketplace.oversight.models import FiledReport, Flag
+from marketplace.oversight.models import FiledReport, Flag, MonitorRun
 from marketplace.oversight.rules.base import Scope, get_rule
 from marketplace.procurement.models import (
     Amendment,
@@ -740,7 +740,8 @@ def test_fa07_a_complaint_about_a_project_is_flagged_by_the_rescan_it_triggers(
         )
     flag = Flag.objects.get(rule="FA07")
     assert (flag.subject_type, flag.subject_id, flag.status) == ("project", project.pk, Flag.Status.OPEN)
-    # No transition of the project moves it: a selection's run leaves it out.
+    # The complaint's rescan runs FA07 alone; no transition of the project runs it.
+    assert MonitorRun.objects.latest("pk").summary.keys() == {"FA07"}
     run = services.monitor_run(scope=services.scope_for_project(project.pk, "selected"))
     assert "FA07" not in run.summary
 

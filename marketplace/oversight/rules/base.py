@@ -90,6 +90,9 @@ PHASE_OF_STATUS = {
     "closed": DELIVERY,
 }
 FIRM = "firm"  # a firm's own records changed (profile, people, ties, fee schedules, reports)
+COMPLAINT = "complaint"  # a complaint about the project was filed
+# Changes to a project that are not a move to a status: a per-change run is told them by name.
+PROJECT_CHANGES = frozenset({PAYMENT, COMPLAINT})
 PROJECT_EVENTS = frozenset({POSTING, COMPETITION, AWARD, CONTRACT, DELIVERY, PAYMENT})
 
 # How far a known change to a project can reach in a rule's results (``Rule.reach``): the changed

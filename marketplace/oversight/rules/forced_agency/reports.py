@@ -20,7 +20,7 @@ from marketplace.procurement.models import (
 from marketplace.providers.models import Intermediary
 
 from ...models import Category, Complaint, FiledReport
-from ..base import AWARD, REACH_WINNERS, Match, Rule, Scope, Threshold, register
+from ..base import AWARD, COMPLAINT, REACH_WINNERS, Match, Rule, Scope, Threshold, register
 from ..compiled import compiled_rows
 from .common import EXCERPT, _awards, _day, _en, _scoped
 
@@ -203,9 +203,9 @@ class DesignationComplaint(Rule):
     excerpts, and the subject's name."""
 
     code = "FA07"
-    # Only a complaint moves it: filing one about a project rescans the project as a change of
-    # unknown kind (every rule the scope concerns), and no transition of the project does.
-    phases = frozenset()
+    # Only a complaint moves it: filing one about a project rescans the project for it, and no
+    # transition of the project does.
+    phases = frozenset({COMPLAINT})
     category = Category.FORCED_AGENCY
     title_zh = "投诉反映指定中介"
     title_en = "Complaint alleging designation"
