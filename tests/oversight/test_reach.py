@@ -10,7 +10,6 @@ import json
 
 import pytest
 
-from marketplace.core.audit import canonical
 from marketplace.oversight import services
 from marketplace.oversight.groundtruth import build_small_market
 from marketplace.oversight.models import Flag
@@ -21,31 +20,15 @@ from marketplace.oversight.rules.base import (
     REACH_WINNERS,
     Scope,
     all_rules,
-    get_rule,
 )
 from marketplace.procurement.models import Application, Method, Selection
+from tests.oversight.matching import found
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 # A status that moves a project into each phase (the event a per-change run is told).
 STATUS_OF_PHASE = {phase: status for status, phase in reversed(PHASE_OF_STATUS.items())}
 OTHER_PROJECTS = 25
-
-
-def _found(code: str, scope: Scope) -> set[tuple]:
-    rule = get_rule(code)
-    params = rule.params(services.setting_for(rule).thresholds)
-    return {
-        (
-            m.subject_type,
-            m.subject_id,
-            m.project_id,
-            m.intermediary_id,
-            m.fingerprint(code),
-            json.dumps(canonical(m.evidence), sort_keys=True),
-        )
-        for m in rule.find(scope, params)
-    }
 
 
 def _narrowed_rules():
@@ -112,7 +95,7 @@ def test_a_projects_scope_knows_the_firms_that_won_its_rounds_annulled_or_not():
 def test_narrowed_runs_find_exactly_the_full_scans_matches_about_what_they_cover():
     build_small_market(seed=2026)
     rules = _narrowed_rules()
-    full = {rule.code: _found(rule.code, Scope()) for rule in rules}
+    full = {rule.code: found(rule.code, Scope()) for rule in rules}
     flagged = {f[2] for found in full.values() for f in found if f[2] is not None}
     decided = sorted(set(Selection.objects.filter(winner__isnull=False).values_list("project_id", flat=True)))
     projects = sorted(flagged | set(decided[:: max(1, len(decided) // OTHER_PROJECTS)]))
@@ -127,7 +110,7 @@ def test_narrowed_runs_find_exactly_the_full_scans_matches_about_what_they_cover
                     scope = services.scope_for_project(project_id, STATUS_OF_PHASE[phase])
                 narrowed = scope.narrowed(rule.reach)
                 expected = {f for f in full[rule.code] if narrowed.holds(f[2], f[3])}
-                assert _found(rule.code, narrowed) == expected, (rule.code, project_id, phase)
+                assert found(rule.code, narrowed) == expected, (rule.code, project_id, phase)
 
 
 def test_a_selection_leaves_a_losing_firms_flags_on_other_projects_to_their_own_changes():

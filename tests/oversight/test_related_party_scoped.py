@@ -3,7 +3,6 @@ same findings as the full scan for every scoped subject, from walks shared by th
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
@@ -12,26 +11,11 @@ from marketplace.oversight import graph, services
 from marketplace.oversight.groundtruth import build_small_market
 from marketplace.oversight.rules.base import Scope, get_rule
 from marketplace.procurement.models import Selection
+from tests.oversight.matching import found
 
 pytestmark = pytest.mark.django_db
 
 TIE_CODES = ("RP01", "RP02", "RP03", "RP04", "RP05")
-
-
-def _found(code: str, scope: Scope) -> set[tuple]:
-    rule = get_rule(code)
-    params = rule.params(services.setting_for(rule).thresholds)
-    return {
-        (
-            m.subject_type,
-            m.subject_id,
-            m.project_id,
-            m.intermediary_id,
-            m.fingerprint(code),
-            json.dumps(m.evidence),
-        )
-        for m in rule.find(scope, params)
-    }
 
 
 def _about(found: set[tuple], scope: Scope) -> set[tuple]:
@@ -44,7 +28,7 @@ def market(monkeypatch):
     manifest = build_small_market(seed=2026)
     # The full scan through the recursive SQL walk, whatever the number of firms.
     monkeypatch.setattr(graph, "SEEDED_MAX_FIRMS", 0)
-    full = {code: _found(code, Scope()) for code in TIE_CODES}
+    full = {code: found(code, Scope()) for code in TIE_CODES}
     monkeypatch.undo()
     return manifest, full
 
@@ -59,7 +43,7 @@ def test_per_change_runs_find_exactly_the_full_scans_ties_for_every_awarded_proj
     for project_id in projects:
         scope = services.scope_for_project(project_id)  # one scope for the five rules, as in a run
         for code in TIE_CODES:
-            assert _found(code, scope) == _about(full[code], scope), (code, project_id)
+            assert found(code, scope) == _about(full[code], scope), (code, project_id)
 
 
 def test_per_firm_runs_find_exactly_the_full_scans_ties_for_the_planted_winners(market):
@@ -70,7 +54,7 @@ def test_per_firm_runs_find_exactly_the_full_scans_ties_for_the_planted_winners(
     for firm_id in sorted(firms):
         scope = services.scope_for_intermediary(firm_id)
         for code in TIE_CODES:
-            assert _found(code, scope) == _about(full[code], scope), (code, firm_id)
+            assert found(code, scope) == _about(full[code], scope), (code, firm_id)
 
 
 def test_a_per_change_run_walks_once_for_the_five_rules(market, django_assert_max_num_queries):
