@@ -7,9 +7,8 @@ parameter (``field = ANY(%s)``, planned as an ``IN`` list). ``compiled_rows`` bu
 query with placeholders the first time (an array of ids, or a moment such as a window's start),
 keeps its SQL, parameters and converters on the connection, and afterwards only puts the run's
 values in their places. Everything else the query depends on (thresholds, today's date) goes
-into the cache key. Elsewhere than on PostgreSQL, or
-when the placeholders cannot be found in the compiled parameters, the query is built and run as
-usual.
+into the cache key. Elsewhere than on PostgreSQL, or when the placeholders cannot be found in
+the compiled parameters, the query is built and run as usual.
 """
 
 from __future__ import annotations
