@@ -204,25 +204,25 @@ def _run() -> list[tuple[str, str, str]]:
         firms = _bidders(rng)
         # The heaviest project change is a selection (the award phase runs the most rules);
         # "any change" runs every rule the scope concerns, as a change of unknown kind does.
-        kinds = [
-            ("a selection", sample, lambda pk: scope_for_project(pk, "selected")),
-            ("a contract", sample, lambda pk: scope_for_project(pk, "contracting")),
-            ("a change of unknown kind", sample, scope_for_project),
-            ("a firm's records", firms, lambda pk: scope_for_intermediary(pk, records=True)),
-        ]
         # A worker runs per-change scans all day: its queries are compiled once per process
         # (``rules.compiled``). The first scans of a new process compile them; they run on other
-        # subjects first, and their figures are reported beside the steady state's.
+        # subjects first (``warm``), and their figures are reported beside the steady state's.
         warm_rng = random.Random(SEED + 1)
         warm_projects = [pk for pk in _decided_projects(warm_rng) if pk not in sample][:WARM_UP]
         warm_firms = [pk for pk in _bidders(warm_rng) if pk not in firms][:WARM_UP]
+        kinds = [
+            ("a selection", sample, warm_projects, lambda pk: scope_for_project(pk, "selected")),
+            ("a contract", sample, warm_projects, lambda pk: scope_for_project(pk, "contracting")),
+            ("a change of unknown kind", sample, warm_projects, scope_for_project),
+            ("a firm's records", firms, warm_firms, lambda pk: scope_for_intermediary(pk, records=True)),
+        ]
         cold = {
-            name: _per_change(
-                log, warm_firms if subjects is firms else warm_projects, f"{name}, new process", scope_for
-            )
-            for name, subjects, scope_for in kinds
+            name: _per_change(log, warm, f"{name}, new process", scope_for)
+            for name, _, warm, scope_for in kinds
         }
-        per_kind = {name: _per_change(log, subjects, name, scope_for) for name, subjects, scope_for in kinds}
+        per_kind = {
+            name: _per_change(log, subjects, name, scope_for) for name, subjects, _, scope_for in kinds
+        }
         changes = per_kind["a selection"]
         slow_full = sorted(steady["rules"], key=lambda c: -steady["rules"][c]["ms"])[:EXPLAIN_FULL]
         _explain(log, slow_full, Scope(), "full scan")

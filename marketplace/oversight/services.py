@@ -260,9 +260,9 @@ def _rule_flags(rule: Rule) -> QuerySet:
 def scope_for_project(project_id: int, status: str | None = None) -> Scope:
     """A changed project and the firms that applied to it; ``status``, the status it moved to
     (or ``"payment"`` when money moved on its contract, ``"complaint"`` when a complaint about it
-    was filed), tells which rules the change concerns
-    (none: all of them) and, with the firms that won its rounds, how far each rule's results can
-    move (``Rule.reach``)."""
+    was filed), tells which rules the change concerns (none: all of them) and, with the firms
+    that won its rounds and its method, how far each rule's results can move (``Rule.reach``,
+    ``Rule.methods``)."""
     from marketplace.procurement.models import Application, Selection
 
     won = Selection.objects.filter(project_id=OuterRef("project_id"), winner_id=OuterRef("pk"))

@@ -75,8 +75,8 @@ class RelaunchedUntilWon(Rule):
         ``_annulments`` pick them from the market."""
         firms = scope.intermediary_ids or []
 
-        def rounds(firms: list[int], projects: list[int]) -> QuerySet:
-            won = _awards().filter(winner__intermediary_id__any=firms).order_by().values("project_id")
+        def rounds(winners: list[int], projects: list[int]) -> QuerySet:
+            won = _awards().filter(winner__intermediary_id__any=winners).order_by().values("project_id")
             scoped = Project.objects.filter(pk__any=projects).order_by().values("pk")
             return Selection.objects.filter(winner__isnull=False, project_id__in=won.union(scoped)).values(
                 "project_id",
@@ -92,7 +92,7 @@ class RelaunchedUntilWon(Rule):
                 "winner__intermediary__name",
             )  # in the model's order, as ``_annulments`` reads them
 
-        rows = compiled_rows(("FA05", "rounds"), rounds, firms=firms, projects=scope.project_ids or [])
+        rows = compiled_rows(("FA05", "rounds"), rounds, winners=firms, projects=scope.project_ids or [])
         in_scope = set(scope.project_ids or [])
         winners = sorted(
             (
